@@ -1,0 +1,16 @@
+export { CHUNK_ENCODINGS, codecById, codecFor, isChunkEncoding, type ChunkEncoding, type Codec } from './codec.js';
+export { type ChunkEntry, type LineFilter } from './block-reader.js';
+export { HeadBlock } from './head-block.js';
+export { BLOCKS_PER_CHUNK, DEFAULT_MEM_CHUNK_OPTIONS, MemChunk, type MemChunkOptions } from './mem-chunk.js';
+export {
+  CHUNK_MAGIC,
+  CHUNK_OVERHEAD_BYTES,
+  ChunkReader,
+  decodeChunk,
+  encodeChunk,
+  FORMAT_V3,
+  FORMAT_V4,
+  type BlockMeta,
+  type BlockToWrite,
+  type FormatVersion,
+} from './chunk-format.js';

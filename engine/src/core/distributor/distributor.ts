@@ -1,0 +1,157 @@
+import { EngineError, isEngineError } from '../errors.js';
+import type { Limits } from '../limits/limits.js';
+import { RateLimiter } from '../limits/token-bucket.js';
+import type { EngineMetrics } from '../metrics.js';
+import type { LabelPair, PushEntry, PushRequest } from '../model.js';
+import type { Clock } from '../util/clock.js';
+import type { IngestFailure, ValidStream } from '../ingester/ingester.js';
+import { labelsString, parseLabels } from './labels.js';
+import { entryBytes, entryCheck, validateEntry, validateLabels, withServiceName, type Rejection } from './validation.js';
+
+/** Where validated streams go: the in-process ingester, or (distributed mode) a client for the ring. */
+export interface PushTarget {
+  push(tenant: string, streams: readonly ValidStream[]): Promise<IngestFailure[]>;
+}
+
+export interface DistributorOptions {
+  limits: (tenant: string) => Limits;
+  target: PushTarget;
+  /** True when the schema period of `ts` stores structured metadata (v13). */
+  metadataAllowedAt: (ts: bigint) => boolean;
+  clock: Clock;
+  metrics: EngineMetrics;
+  /** Number of distributors sharing a `global` ingestion rate (1 in the single binary). */
+  distributors?: () => number;
+}
+
+/** Parsed label strings, keyed by the raw text clients resend with every push. Bounded: cleared when full. */
+class ParsedLabels {
+  private readonly map = new Map<string, { pairs: readonly LabelPair[]; canonical: string } | EngineError>();
+  constructor(private readonly max = 65_536) {}
+
+  get(raw: string, discover: readonly string[]): { pairs: readonly LabelPair[]; canonical: string } | EngineError {
+    const key = discover.length === 0 ? raw : `${discover.join(',')}\u0000${raw}`;
+    let v = this.map.get(key);
+    if (v === undefined) {
+      try {
+        const pairs = withServiceName(parseLabels(raw), discover);
+        v = { pairs, canonical: labelsString(pairs) };
+      } catch (e) {
+        if (!isEngineError(e)) throw e;
+        v = new EngineError('bad_request', `couldn't parse labels: ${e.message}`);
+      }
+      if (this.map.size >= this.max) this.map.clear();
+      this.map.set(key, v);
+    }
+    return v;
+  }
+}
+
+/**
+ * The distributor: validates a push per tenant limits, enforces the tenant's ingestion rate, and hands the valid
+ * streams to the ingester. Valid entries are written even when others are refused; the refusals then come back as
+ * one error listing every refused entry (Loki's partial-failure behaviour).
+ */
+export class Distributor {
+  private readonly parsed = new ParsedLabels();
+  private readonly rate: RateLimiter;
+
+  constructor(private readonly opts: DistributorOptions) {
+    this.rate = new RateLimiter((tenant) => {
+      const lim = opts.limits(tenant);
+      const share = lim.ingestion_rate_strategy === 'global' ? Math.max(1, opts.distributors?.() ?? 1) : 1;
+      return [(lim.ingestion_rate_mb * MiB) / share, lim.ingestion_burst_size_mb * MiB];
+    });
+  }
+
+  async push(tenant: string, req: PushRequest): Promise<void> {
+    const { metrics, clock } = this.opts;
+    if (req.streams.length === 0) {
+      throw new EngineError('unprocessable', 'error at least one valid stream is required for ingestion');
+    }
+    const lim = this.opts.limits(tenant);
+    const now = clock.now();
+    const check = entryCheck(lim, now, this.opts.metadataAllowedAt);
+    const rejections: Rejection[] = [];
+    const valid = new Map<string, ValidStream>();
+    let validLines = 0;
+    let validBytes = 0;
+    let receivedLines = 0;
+    let receivedBytes = 0;
+
+    for (const s of req.streams) {
+      for (const e of s.entries) receivedBytes += entryBytes(e);
+      receivedLines += s.entries.length;
+      const parsed = this.parsed.get(s.labels, lim.discover_service_name);
+      if (parsed instanceof EngineError) {
+        // Loki refuses the whole request when any label string does not parse: nothing is written.
+        this.discard(tenant, 'invalid_labels', receivedLines, receivedBytes);
+        throw parsed;
+      }
+      const labelRejection = validateLabels(lim, parsed.pairs, s.labels, s.entries);
+      if (labelRejection) {
+        rejections.push(labelRejection);
+        continue;
+      }
+      let entries: PushEntry[] = s.entries;
+      for (let i = 0; i < s.entries.length; i++) {
+        const e = s.entries[i]!;
+        const r = validateEntry(lim, check, e, parsed.canonical);
+        if (r !== undefined) {
+          rejections.push(r);
+          if (entries === s.entries) entries = s.entries.slice(0, i);
+          continue;
+        }
+        if (entries !== s.entries) entries.push(e);
+        validLines++;
+        validBytes += entryBytes(e);
+      }
+      if (entries.length === 0) continue;
+      // Clients may send one stream several times in a request (in any label order): merge them.
+      const prev = valid.get(parsed.canonical);
+      if (prev) prev.entries.push(...entries);
+      else valid.set(parsed.canonical, { labels: parsed.pairs, canonical: parsed.canonical, entries: entries === s.entries ? [...entries] : entries });
+    }
+
+    metrics.distributorBytesReceived.inc({ tenant }, receivedBytes);
+    metrics.distributorLinesReceived.inc({ tenant }, receivedLines);
+
+    if (validLines > 0 && !this.rate.allow(tenant, validBytes, now)) {
+      this.discard(tenant, 'rate_limited', validLines, validBytes);
+      for (const r of rejections) this.discard(tenant, r.reason, r.lines, r.bytes);
+      throw new EngineError(
+        'rate_limited',
+        `Ingestion rate limit exceeded for user ${tenant} (limit: ${Math.trunc(this.rate.limit(tenant))} bytes/sec) while attempting to ingest '${validLines}' lines totaling '${validBytes}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased`,
+      );
+    }
+
+    const failures: Rejection[] = rejections;
+    if (valid.size > 0) failures.push(...(await this.opts.target.push(tenant, [...valid.values()])));
+    if (failures.length === 0) return;
+    for (const f of failures) this.discard(tenant, f.reason, f.lines, f.bytes);
+    throw combine(failures);
+  }
+
+  private discard(tenant: string, reason: string, lines: number, bytes: number): void {
+    this.opts.metrics.discardedSamples.inc({ reason, tenant }, lines);
+    this.opts.metrics.discardedBytes.inc({ reason, tenant }, bytes);
+  }
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * One response for every refusal, as Loki groups them: identical messages once, prefixed `N errors like: ` when
+ * there is more than one refusal, groups joined by `; ` (in order of first appearance). The status is 429 when any
+ * refusal is a rate or stream limit (Loki lets the ingester's error win), otherwise 400.
+ */
+export function combine(failures: readonly Rejection[]): EngineError {
+  const groups = new Map<string, number>();
+  for (const f of failures) groups.set(f.error.message, (groups.get(f.error.message) ?? 0) + 1);
+  const msg =
+    failures.length === 1
+      ? failures[0]!.error.message
+      : [...groups].map(([m, n]) => `${n} errors like: ${m}`).join('; ');
+  const throttled = failures.some((f) => f.error.status === 429);
+  return new EngineError(throttled ? 'rate_limited' : 'bad_request', msg);
+}

@@ -1,0 +1,205 @@
+import { decodeChunk, type ChunkEntry } from '../chunk/mem-chunk.js';
+import { EngineError } from '../errors.js';
+import type { IndexReader } from '../index/index-reader.js';
+import type { Ingester, StreamEntries } from '../ingester/ingester.js';
+import { cmp } from '../ingester/stream.js';
+import { compileLineFilters } from '../logql/log/line-filter.js';
+import type { LogSelectorExpr } from '../logql/syntax/ast.js';
+import { matchesAll, type LabelMatcher } from '../logql/syntax/matcher.js';
+import type { Direction, Labels } from '../model.js';
+import { chunkKey, type ChunkRef } from '../storage/chunk-key.js';
+import type { ObjectClient } from '../storage/object-client.js';
+import type { SchemaConfig } from '../storage/schema.js';
+
+export interface QuerierOptions {
+  /** The in-process ingester (single binary); absent on a pure querier until the ring client exists. */
+  ingester?: Ingester;
+  index: IndexReader;
+  store: ObjectClient;
+  schema: SchemaConfig;
+  /** Fetch chunks with this many requests in flight. */
+  fetchConcurrency?: number;
+}
+
+export interface SelectParams {
+  tenant: string;
+  expr: LogSelectorExpr;
+  from: bigint;
+  through: bigint;
+  direction: Direction;
+  limit: number;
+}
+
+export interface QueryStats {
+  chunksFetched: number;
+  chunkBytes: number;
+  ingesterStreams: number;
+  storeStreams: number;
+  entriesScanned: number;
+}
+
+/**
+ * Reads log streams from the ingester's memory and from flushed chunks in the store, merges them per stream,
+ * drops duplicates (a chunk may be both flushed and still replayed from the WAL after a crash), and returns at most
+ * `limit` entries across all streams: the newest for backward, the oldest for forward.
+ */
+export class Querier {
+  constructor(private readonly opts: QuerierOptions) {}
+
+  async selectLogs(p: SelectParams, stats: QueryStats = newStats()): Promise<StreamEntries[]> {
+    const filter = compileLineFilters(p.expr.filters);
+    const byStream = new Map<string, { labels: Labels; canonical: string; fingerprint: string; parts: ChunkEntry[][] }>();
+    const add = (labels: Labels, canonical: string, fp: string, entries: ChunkEntry[]): void => {
+      let s = byStream.get(fp);
+      if (s === undefined) {
+        s = { labels, canonical, fingerprint: fp, parts: [] };
+        byStream.set(fp, s);
+      }
+      s.parts.push(entries);
+    };
+
+    const fromMemory = this.opts.ingester
+      ? await this.opts.ingester.query(p.tenant, p.expr.matchers, p.from, p.through, p.direction, filter)
+      : [];
+    stats.ingesterStreams += fromMemory.length;
+    for (const s of fromMemory) add(s.labels, s.canonical, s.fingerprint, s.entries);
+
+    const series = await this.opts.index.series(p.tenant, p.expr.matchers, p.from, p.through);
+    stats.storeStreams += series.length;
+    const jobs: Array<{ labels: Labels; fp: string; ref: ChunkRef }> = [];
+    for (const s of series) for (const ref of s.chunks) jobs.push({ labels: s.labels, fp: s.fingerprint, ref });
+    await pool(jobs, this.opts.fetchConcurrency ?? 16, async (j) => {
+      const entries = await this.readChunk(j.ref, p.from, p.through, p.direction, filter, stats);
+      if (entries.length > 0) add(j.labels, canonicalOf(j.labels), j.fp, entries);
+    });
+
+    const less = p.direction === 'forward' ? (a: bigint, b: bigint) => cmp(a, b) : (a: bigint, b: bigint) => cmp(b, a);
+    const streams: StreamEntries[] = [];
+    for (const s of byStream.values()) {
+      const merged = mergeDedup(s.parts, less);
+      stats.entriesScanned += merged.length;
+      streams.push({ labels: s.labels, canonical: s.canonical, fingerprint: s.fingerprint, entries: merged });
+    }
+    return applyLimit(streams, p.limit, less);
+  }
+
+  private async readChunk(
+    ref: ChunkRef,
+    from: bigint,
+    through: bigint,
+    direction: Direction,
+    filter: ((line: Buffer) => boolean) | undefined,
+    stats: QueryStats,
+  ): Promise<ChunkEntry[]> {
+    const key = chunkKey(ref, this.opts.schema.periodFor(ref.from).schema);
+    const buf = await this.opts.store.get(key);
+    stats.chunksFetched++;
+    stats.chunkBytes += buf.length;
+    try {
+      const chunk = await decodeChunk(buf);
+      return await chunk.readEntries(from, through, direction, filter);
+    } catch (e) {
+      throw new EngineError('internal', `failed to read chunk ${key}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Label names seen in [from, through), from memory and the index, sorted. */
+  async labelNames(tenant: string, from: bigint, through: bigint): Promise<string[]> {
+    const names = new Set(await this.opts.index.labelNames(tenant, from, through));
+    for (const l of this.opts.ingester?.series(tenant, [], from, through) ?? []) for (const [n] of l) names.add(n);
+    return [...names].sort();
+  }
+
+  async labelValues(
+    tenant: string,
+    name: string,
+    from: bigint,
+    through: bigint,
+    matchers: LabelMatcher[] = [],
+  ): Promise<string[]> {
+    const values = new Set(await this.opts.index.labelValues(tenant, name, from, through, matchers));
+    for (const l of this.opts.ingester?.series(tenant, matchers, from, through) ?? []) {
+      for (const [n, v] of l) if (n === name) values.add(v);
+    }
+    return [...values].sort();
+  }
+
+  /** Unique label sets matching any of the selectors. */
+  async series(tenant: string, selectors: LabelMatcher[][], from: bigint, through: bigint): Promise<Labels[]> {
+    const out = new Map<string, Labels>();
+    for (const matchers of selectors) {
+      for (const s of await this.opts.index.series(tenant, matchers, from, through)) {
+        if (matchesAll(matchers, s.labels)) out.set(canonicalOf(s.labels), s.labels);
+      }
+      for (const l of this.opts.ingester?.series(tenant, matchers, from, through) ?? []) out.set(canonicalOf(l), l);
+    }
+    return [...out.values()];
+  }
+}
+
+export const newStats = (): QueryStats => ({
+  chunksFetched: 0,
+  chunkBytes: 0,
+  ingesterStreams: 0,
+  storeStreams: 0,
+  entriesScanned: 0,
+});
+
+const canonicalOf = (labels: Labels): string => `{${labels.map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(', ')}}`;
+
+/** Sorts the parts of one stream together and drops entries identical in timestamp, line and metadata. */
+function mergeDedup(parts: ChunkEntry[][], less: (a: bigint, b: bigint) => number): ChunkEntry[] {
+  const all = parts.length === 1 ? parts[0]! : parts.flat().sort((a, b) => less(a.ts, b.ts));
+  if (parts.length === 1) return all;
+  const out: ChunkEntry[] = [];
+  // Entries with one timestamp are adjacent after sorting; compare against all of them (rarely more than one).
+  let groupStart = 0;
+  for (const e of all) {
+    if (out.length > 0 && out[out.length - 1]!.ts !== e.ts) groupStart = out.length;
+    let dup = false;
+    for (let i = groupStart; i < out.length; i++) {
+      if (sameEntry(out[i]!, e)) {
+        dup = true;
+        break;
+      }
+    }
+    if (!dup) out.push(e);
+  }
+  return out;
+}
+
+function sameEntry(a: ChunkEntry, b: ChunkEntry): boolean {
+  if (a.ts !== b.ts || !a.line.equals(b.line)) return false;
+  const am = a.metadata ?? [];
+  const bm = b.metadata ?? [];
+  return am.length === bm.length && am.every(([k, v], i) => bm[i]![0] === k && bm[i]![1] === v);
+}
+
+/** Keeps the first `limit` entries across streams in the direction's order (each stream is already sorted). */
+function applyLimit(streams: StreamEntries[], limit: number, less: (a: bigint, b: bigint) => number): StreamEntries[] {
+  let total = 0;
+  for (const s of streams) total += s.entries.length;
+  if (limit <= 0 || total <= limit) return streams;
+  // Find the cut timestamp: the limit-th entry in order over all streams (each stream capped at `limit` first).
+  const heads: Array<{ ts: bigint; s: number }> = [];
+  for (let i = 0; i < streams.length; i++) {
+    const es = streams[i]!.entries;
+    for (let j = 0; j < Math.min(limit, es.length); j++) heads.push({ ts: es[j]!.ts, s: i });
+  }
+  heads.sort((a, b) => less(a.ts, b.ts) || a.s - b.s);
+  const taken = new Array<number>(streams.length).fill(0);
+  for (let k = 0; k < limit; k++) taken[heads[k]!.s]!++;
+  const out: StreamEntries[] = [];
+  streams.forEach((s, i) => {
+    if (taken[i]! > 0) out.push({ ...s, entries: s.entries.slice(0, taken[i]) });
+  });
+  return out;
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
