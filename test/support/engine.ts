@@ -93,6 +93,8 @@ export class EngineProcess {
     readonly configFile: string,
     readonly port: number,
     readonly args: string[] = [],
+    /** Extra environment for the child (Jest sandboxes process.env, so it must be passed explicitly). */
+    readonly env: Record<string, string> = {},
   ) {}
 
   get url(): string {
@@ -105,6 +107,7 @@ export class EngineProcess {
     this.stderr = '';
     this.child = spawn(process.execPath, [main, `-config.file=${this.configFile}`, ...this.args], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...this.env },
     });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     await waitFor(async () => (await fetch(`${this.url}/ready`).catch(() => undefined))?.status === 200, 30_000, () => this.stderr);

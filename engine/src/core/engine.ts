@@ -90,6 +90,12 @@ export class Engine {
     this.metrics = deps.metrics ?? new EngineMetrics({ defaultMetrics: true });
     this.overrides = new Overrides(config.limits_config);
     this.schema = new SchemaConfig(schemaPeriods(config));
+    const stores = new Set(config.schema_config.configs.map((p) => (p.object_store === 'aws' ? 's3' : p.object_store)));
+    if (stores.size > 1) {
+      throw new Error(
+        `schema_config.configs: periods use different object_store values (${[...stores].join(', ')}); one object store for all periods is supported`,
+      );
+    }
     this.store = deps.store ?? objectClientFromOptions(resolveStorage(config));
     const ing = config.ingester;
     this.walDir = ing.wal.enabled ? resolve(ing.wal.dir || join(config.common.path_prefix || '.', 'wal')) : undefined;

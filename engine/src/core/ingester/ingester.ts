@@ -162,9 +162,11 @@ export class Ingester {
   private append(stream: Stream, e: PushEntry, now: number): void {
     const period = this.opts.schema.periodFor(e.ts);
     let head = stream.head();
-    if (head === undefined) head = stream.openChunk(period, this.opts.chunk, now, 'full');
-    else if (head.period !== period) head = stream.openChunk(period, this.opts.chunk, now, 'period');
-    else if (head.chunk.isFull()) head = stream.openChunk(period, this.opts.chunk, now, 'full');
+    if (head === undefined || head.period !== period || head.chunk.isFull()) {
+      const reason = head === undefined || head.period === period ? 'full' : 'period';
+      head = stream.openChunk(period, this.opts.chunk, now, reason);
+      this.opts.metrics.memoryChunks.inc();
+    }
     const md = e.metadata !== undefined && e.metadata.length > 0 ? e.metadata : undefined;
     if (md !== undefined && period.schema !== 'v13') {
       // The distributor refuses these first; this guards the on-disk format (v3 chunks carry no metadata).
@@ -331,7 +333,9 @@ export class Ingester {
         const keep = stream.chunks.filter(
           (d) => !(d.flushed && d.indexed && now - d.flushedAtMs >= this.opts.chunkRetainPeriodMs),
         );
-        released += stream.chunks.length - keep.length;
+        const dropped = stream.chunks.length - keep.length;
+        if (dropped > 0) this.opts.metrics.memoryChunks.dec(dropped);
+        released += dropped;
         stream.chunks = keep;
         if (stream.isEmpty()) {
           inst.streams.delete(key);

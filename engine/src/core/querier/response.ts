@@ -56,9 +56,12 @@ export function streamsResponse(
       }
     }
   }
+  let returned = 0;
+  for (const s of streams) returned += s.entries.length;
+  const block = statsBlock(stats, execNs, returned);
   const data: StreamsResult['data'] = categorize
-    ? { resultType: 'streams', encodingFlags: [CATEGORIZE_LABELS], result, stats: statsBlock(stats, execNs) }
-    : { resultType: 'streams', result, stats: statsBlock(stats, execNs) };
+    ? { resultType: 'streams', encodingFlags: [CATEGORIZE_LABELS], result, stats: block }
+    : { resultType: 'streams', result, stats: block };
   return { status: 'success', data };
 }
 
@@ -69,7 +72,7 @@ function sortPairs(pairs: readonly LabelPair[]): LabelPair[] {
 }
 
 /** The `stats` block in Loki's shape (summary, querier, ingester, cache), filled with what this engine measures. */
-export function statsBlock(s: QueryStats, execNs: bigint): Record<string, unknown> {
+export function statsBlock(s: QueryStats, execNs: bigint, returned: number): Record<string, unknown> {
   const execSeconds = Number(execNs) / 1e9;
   const store = {
     totalChunksRef: s.chunksFetched,
@@ -98,7 +101,7 @@ export function statsBlock(s: QueryStats, execNs: bigint): Record<string, unknow
       execTime: execSeconds,
       queueTime: 0,
       subqueries: 0,
-      totalEntriesReturned: 0,
+      totalEntriesReturned: returned,
       splits: 0,
       shards: 0,
       totalPostFilterLines: s.entriesScanned,
