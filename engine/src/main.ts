@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<void> {
   });
   if (flags.printConfigStderr) process.stderr.write(configToYaml(config));
   const target = config.target as Target;
-  if (!TARGETS.includes(target)) throw new Error(`unrecognised module name: ${target}`);
+  if (!(TARGETS as readonly string[]).includes(target)) throw new Error(`unrecognised module name: ${target}`);
   const logger = new LogfmtLogger((config.server.log_level as LogLevel) ?? 'info');
   const engine = new Engine(config, target, { logger }, flags.runtimeConfigFile);
   const app = await createApp(engine, logger);

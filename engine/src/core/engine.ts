@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { Config } from './config/config.js';
+import { KNOWN_TARGETS, type Config } from './config/config.js';
 import { EngineError } from './errors.js';
 import { Distributor } from './distributor/distributor.js';
 import { IndexReader } from './index/index-reader.js';
@@ -17,22 +17,9 @@ import type { Logger } from './util/logger.js';
 import { Wal } from './wal/wal.js';
 import { resolveStorage, schemaPeriods } from './config/storage-options.js';
 
-/** The components Strata can run; `all` runs every one in one process (the single binary). */
-export const TARGETS = [
-  'all',
-  'distributor',
-  'ingester',
-  'querier',
-  'query-frontend',
-  'query-scheduler',
-  'index-gateway',
-  'compactor',
-  'ruler',
-  'read',
-  'write',
-  'backend',
-] as const;
-export type Target = (typeof TARGETS)[number];
+/** The components Strata can run (Loki's module names); `all` runs every one in one process. */
+export const TARGETS = KNOWN_TARGETS;
+export type Target = (typeof KNOWN_TARGETS)[number];
 
 /** What each target runs, as Loki's `/services` lists it. */
 export function servicesFor(target: Target): string[] {

@@ -81,7 +81,7 @@ analytics:
 `;
 
 /** The components `-target` accepts (Loki's names; `read`, `write`, `backend` are Loki's simple-scalable groups). */
-export const KNOWN_TARGETS: readonly string[] = [
+export const KNOWN_TARGETS = [
   'all',
   'read',
   'write',
@@ -94,7 +94,7 @@ export const KNOWN_TARGETS: readonly string[] = [
   'index-gateway',
   'compactor',
   'ruler',
-];
+] as const;
 
 export interface ParseConfigOptions {
   /** Shown in error messages, e.g. `config.yaml`. */
@@ -333,7 +333,7 @@ function collectValidationIssues(cfg: Config, lines: ReadonlyMap<string, number>
   };
 
   for (const t of cfg.target.split(',').map((s) => s.trim())) {
-    if (!KNOWN_TARGETS.includes(t)) {
+    if (!(KNOWN_TARGETS as readonly string[]).includes(t)) {
       add('target', `target: unrecognised module name: ${JSON.stringify(t)} (known: ${KNOWN_TARGETS.join(', ')})`);
     }
   }

@@ -2,10 +2,10 @@ import { EngineError, isEngineError } from '../errors.js';
 import type { Limits } from '../limits/limits.js';
 import { RateLimiter } from '../limits/token-bucket.js';
 import type { EngineMetrics } from '../metrics.js';
-import type { LabelPair, PushEntry, PushRequest } from '../model.js';
+import type { PushEntry, PushRequest } from '../model.js';
 import type { Clock } from '../util/clock.js';
 import type { IngestFailure, ValidStream } from '../ingester/ingester.js';
-import { labelsString, parseLabels } from './labels.js';
+import { LabelsCache, type ParsedLabels } from './labels.js';
 import { entryBytes, entryCheck, validateEntry, validateLabels, withServiceName, type Rejection } from './validation.js';
 
 /** Where validated streams go: the in-process ingester, or (distributed mode) a client for the ring. */
@@ -24,36 +24,14 @@ export interface DistributorOptions {
   distributors?: () => number;
 }
 
-/** Parsed label strings, keyed by the raw text clients resend with every push. Bounded: cleared when full. */
-class ParsedLabels {
-  private readonly map = new Map<string, { pairs: readonly LabelPair[]; canonical: string } | EngineError>();
-  constructor(private readonly max = 65_536) {}
-
-  get(raw: string, discover: readonly string[]): { pairs: readonly LabelPair[]; canonical: string } | EngineError {
-    const key = discover.length === 0 ? raw : `${discover.join(',')}\u0000${raw}`;
-    let v = this.map.get(key);
-    if (v === undefined) {
-      try {
-        const pairs = withServiceName(parseLabels(raw), discover);
-        v = { pairs, canonical: labelsString(pairs) };
-      } catch (e) {
-        if (!isEngineError(e)) throw e;
-        v = new EngineError('bad_request', `couldn't parse labels: ${e.message}`);
-      }
-      if (this.map.size >= this.max) this.map.clear();
-      this.map.set(key, v);
-    }
-    return v;
-  }
-}
-
 /**
  * The distributor: validates a push per tenant limits, enforces the tenant's ingestion rate, and hands the valid
  * streams to the ingester. Valid entries are written even when others are refused; the refusals then come back as
  * one error listing every refused entry (Loki's partial-failure behaviour).
  */
 export class Distributor {
-  private readonly parsed = new ParsedLabels();
+  /** One cache per service_name discovery list (tenants may override it); key: the list joined. */
+  private readonly labelCaches = new Map<string, LabelsCache>();
   private readonly rate: RateLimiter;
 
   constructor(private readonly opts: DistributorOptions) {
@@ -82,11 +60,14 @@ export class Distributor {
     for (const s of req.streams) {
       for (const e of s.entries) receivedBytes += entryBytes(e);
       receivedLines += s.entries.length;
-      const parsed = this.parsed.get(s.labels, lim.discover_service_name);
-      if (parsed instanceof EngineError) {
+      let parsed: ParsedLabels;
+      try {
+        parsed = this.labelsCache(lim.discover_service_name).get(s.labels);
+      } catch (e) {
+        if (!isEngineError(e)) throw e;
         // Loki refuses the whole request when any label string does not parse: nothing is written.
         this.discard(tenant, 'invalid_labels', receivedLines, receivedBytes);
-        throw parsed;
+        throw new EngineError('bad_request', `couldn't parse labels: ${e.message}`);
       }
       const labelRejection = validateLabels(lim, parsed.pairs, s.labels, s.entries);
       if (labelRejection) {
@@ -130,6 +111,16 @@ export class Distributor {
     if (failures.length === 0) return;
     for (const f of failures) this.discard(tenant, f.reason, f.lines, f.bytes);
     throw combine(failures);
+  }
+
+  private labelsCache(discover: readonly string[]): LabelsCache {
+    const key = discover.join(',');
+    let cache = this.labelCaches.get(key);
+    if (cache === undefined) {
+      cache = new LabelsCache(65_536, (pairs) => withServiceName(pairs, discover));
+      this.labelCaches.set(key, cache);
+    }
+    return cache;
   }
 
   private discard(tenant: string, reason: string, lines: number, bytes: number): void {

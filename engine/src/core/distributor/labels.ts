@@ -377,7 +377,11 @@ export class LabelsCache {
   private old = new Map<string, ParsedLabels>();
   private readonly generationSize: number;
 
-  constructor(maxEntries = 65_536) {
+  /** `transform` rewrites parsed labels before they are cached (the distributor adds `service_name`). */
+  constructor(
+    maxEntries = 65_536,
+    private readonly transform: (pairs: LabelPair[]) => readonly LabelPair[] = (pairs) => pairs,
+  ) {
     this.generationSize = Math.max(1, Math.floor(maxEntries / 2));
   }
 
@@ -387,7 +391,7 @@ export class LabelsCache {
     if (hit !== undefined) return hit;
     hit = this.old.get(raw);
     if (hit === undefined) {
-      const pairs = parseLabels(raw);
+      const pairs = [...this.transform(parseLabels(raw))];
       for (const p of pairs) Object.freeze(p);
       hit = Object.freeze({ pairs: Object.freeze(pairs), canonical: labelsString(pairs) });
     }

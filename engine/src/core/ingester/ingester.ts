@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Wal, WalRecord } from '../wal/wal.js';
 import { fingerprint } from '../index/fingerprint.js';
+import { parseLabels } from '../distributor/labels.js';
 import { ChunkDesc, Stream, type ChunkOptions, type FlushReason } from './stream.js';
 import type { ChunkFlusher } from './flusher.js';
 import { formatGoTime, formatRfc3339 } from '../util/time.js';
@@ -221,7 +222,7 @@ export class Ingester {
         if (r.type === 'series') {
           const inst = this.instance(r.tenant);
           let stream = inst.streams.get(r.labels);
-          if (stream === undefined) stream = this.createStream(inst, parseCanonical(r.labels), r.labels);
+          if (stream === undefined) stream = this.createStream(inst, parseLabels(r.labels), r.labels);
           refs.set(key, stream);
           return;
         }
@@ -447,12 +448,4 @@ export function humanBytes(n: number): string {
   const units: Array<[string, number]> = [['TB', 2 ** 40], ['GB', 2 ** 30], ['MB', 2 ** 20], ['KB', 2 ** 10]];
   for (const [u, size] of units) if (n >= size && n % size === 0) return `${n / size}${u}`;
   return `${n}B`;
-}
-
-function parseCanonical(canonical: string): Labels {
-  // Canonical strings are printed by us: `{a="b", c="d"}` with JSON-compatible escapes.
-  const out: [string, string][] = [];
-  const re = /([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/gsu;
-  for (const m of canonical.matchAll(re)) out.push([m[1]!, JSON.parse(`"${m[2]!}"`) as string]);
-  return out;
 }

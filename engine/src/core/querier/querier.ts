@@ -3,6 +3,7 @@ import { EngineError } from '../errors.js';
 import type { IndexReader } from '../index/index-reader.js';
 import type { Ingester, StreamEntries } from '../ingester/ingester.js';
 import { cmp } from '../ingester/stream.js';
+import { labelsString } from '../distributor/labels.js';
 import { compileLineFilters } from '../logql/log/line-filter.js';
 import type { LogSelectorExpr } from '../logql/syntax/ast.js';
 import { matchesAll, type LabelMatcher } from '../logql/syntax/matcher.js';
@@ -70,7 +71,7 @@ export class Querier {
     for (const s of series) for (const ref of s.chunks) jobs.push({ labels: s.labels, fp: s.fingerprint, ref });
     await pool(jobs, this.opts.fetchConcurrency ?? 16, async (j) => {
       const entries = await this.readChunk(j.ref, p.from, p.through, p.direction, filter, stats);
-      if (entries.length > 0) add(j.labels, canonicalOf(j.labels), j.fp, entries);
+      if (entries.length > 0) add(j.labels, labelsString(j.labels), j.fp, entries);
     });
 
     const less = p.direction === 'forward' ? (a: bigint, b: bigint) => cmp(a, b) : (a: bigint, b: bigint) => cmp(b, a);
@@ -129,9 +130,9 @@ export class Querier {
     const out = new Map<string, Labels>();
     for (const matchers of selectors) {
       for (const s of await this.opts.index.series(tenant, matchers, from, through)) {
-        if (matchesAll(matchers, s.labels)) out.set(canonicalOf(s.labels), s.labels);
+        if (matchesAll(matchers, s.labels)) out.set(labelsString(s.labels), s.labels);
       }
-      for (const l of this.opts.ingester?.series(tenant, matchers, from, through) ?? []) out.set(canonicalOf(l), l);
+      for (const l of this.opts.ingester?.series(tenant, matchers, from, through) ?? []) out.set(labelsString(l), l);
     }
     return [...out.values()];
   }
@@ -144,8 +145,6 @@ export const newStats = (): QueryStats => ({
   storeStreams: 0,
   entriesScanned: 0,
 });
-
-const canonicalOf = (labels: Labels): string => `{${labels.map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(', ')}}`;
 
 /** Sorts the parts of one stream together and drops entries identical in timestamp, line and metadata. */
 function mergeDedup(parts: ChunkEntry[][], less: (a: bigint, b: bigint) => number): ChunkEntry[] {
