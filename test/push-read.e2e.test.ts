@@ -185,6 +185,18 @@ describe('push and read back over HTTP (single binary)', () => {
     expect(q.body.data.result).toEqual([{ stream: { app: 'flushme' }, values }]);
   });
 
+  it('formats queries (format_query) and reports invalid ones', async () => {
+    const ok = await fetch(`${e.url}/loki/api/v1/format_query?query=${encodeURIComponent('{app="a"}|="x"|json')}`);
+    expect(await ok.json()).toEqual({ status: 'success', data: '{app="a"} |= "x" | json' });
+    const bad = await fetch(`${e.url}/loki/api/v1/format_query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ query: '{app=}' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).status).toBe('invalid-query');
+  });
+
   it('answers Loki status codes for malformed requests', async () => {
     const empty = await pushJson(e.url, { streams: [] });
     expect(empty.status).toBe(422);

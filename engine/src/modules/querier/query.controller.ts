@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../../core/engine.js';
 import { EngineError, badRequest } from '../../core/errors.js';
 import { parseExpr, parseMatchers } from '../../core/logql/syntax/parser.js';
+import { prettify } from '../../core/logql/syntax/printer.js';
 import { newStats } from '../../core/querier/querier.js';
 import { param, params, parseDirection, parseLimit, parseRange, type Params } from '../../core/querier/params.js';
 import { CATEGORIZE_LABELS, streamsResponse } from '../../core/querier/response.js';
@@ -76,6 +77,21 @@ export class QueryController {
     if (selectors.length === 0) throw badRequest('0 matchers provided');
     const series = await this.engine.querier.series(tenant, selectors.map(parseMatchers), start, end);
     sendJson(reply, { status: 'success', data: series.map((l) => Object.fromEntries(l)) });
+  }
+
+  /** Loki's formatter: the query pretty-printed, or 400 `{status: "invalid-query", error}`. */
+  @GetPost('loki/api/v1/format_query')
+  async formatQuery(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const p = await requestParams(req);
+    try {
+      sendJson(reply, { status: 'success', data: prettify(parseExpr(param(p, 'query') ?? '')) });
+    } catch (e) {
+      if (!(e instanceof EngineError)) throw e;
+      void reply
+        .status(400)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(JSON.stringify({ status: 'invalid-query', error: e.message }) + '\n');
+    }
   }
 
   private async request(req: FastifyRequest): Promise<{ tenant: string; p: Params }> {

@@ -1,4 +1,5 @@
-import type { LineFilter } from '../syntax/ast.js';
+import type { LineFilterStage as LineFilter } from '../syntax/ast.js';
+import { compileGoRegexp } from '../syntax/regexp.js';
 
 export type LinePredicate = (line: Buffer) => boolean;
 
@@ -18,14 +19,14 @@ export function compileLineFilters(filters: readonly LineFilter[]): LinePredicat
 
 function compileOne(f: LineFilter): LinePredicate {
   if (f.op === '|=' || f.op === '!=') {
-    const needles = f.values.map((v) => Buffer.from(v, 'utf8'));
+    const needles = f.values.map((v) => Buffer.from(v.value, 'utf8'));
     const contains =
       needles.length === 1
         ? (line: Buffer) => line.indexOf(needles[0]!) >= 0
         : (line: Buffer) => needles.some((n) => line.indexOf(n) >= 0);
     return f.op === '|=' ? contains : (line) => !contains(line);
   }
-  const res = f.values.map((v) => new RegExp(v, 'su'));
+  const res = f.values.map((v) => compileGoRegexp(v.value));
   const matches = (line: Buffer): boolean => {
     const s = line.toString('utf8');
     return res.some((re) => re.test(s));

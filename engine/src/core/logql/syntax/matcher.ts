@@ -1,15 +1,18 @@
 import { badRequest } from '../../errors.js';
 import type { Labels } from '../../model.js';
+import { goQuote } from './go-fmt.js';
+import { GoRegexpError, translateGoRegexp } from './regexp.js';
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
 
 /**
- * A label matcher as in Prometheus/LogQL stream selectors. Regexes are fully anchored, as Prometheus does, so
- * `app=~"api"` does not match `api-gateway`.
+ * A label matcher as in Prometheus/LogQL stream selectors. Regexes use Go's syntax and are fully anchored with `.`
+ * matching newlines, as Prometheus compiles them (`^(?s:…)$`), so `app=~"api"` does not match `api-gateway`.
  */
 export class LabelMatcher {
   private readonly re: RegExp | undefined;
 
+  /** Throws a bad_request EngineError with Go's message (`error parsing regexp: …`) for an invalid regex. */
   constructor(
     readonly type: MatchType,
     readonly name: string,
@@ -17,9 +20,11 @@ export class LabelMatcher {
   ) {
     if (type === '=~' || type === '!~') {
       try {
-        this.re = new RegExp(`^(?:${value})$`, 'su');
+        const t = translateGoRegexp(value, { dotNL: true });
+        this.re = new RegExp(`^(?:${t.source})$`, t.flags);
       } catch (e) {
-        throw badRequest(`error parsing regexp: ${(e as Error).message}`);
+        if (e instanceof GoRegexpError) throw badRequest(e.message);
+        throw e;
       }
     }
   }
@@ -42,8 +47,9 @@ export class LabelMatcher {
     return this.matches('');
   }
 
+  /** Prometheus' form: `name="value"` with Go quoting. */
   toString(): string {
-    return `${this.name}${this.type}${JSON.stringify(this.value)}`;
+    return `${this.name}${this.type}${goQuote(this.value)}`;
   }
 }
 
