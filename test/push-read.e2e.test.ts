@@ -155,6 +155,30 @@ describe('push and read back over HTTP (single binary)', () => {
     expect(await lines('{app="filt", level!~"info|debug"}')).toEqual(['POST /api 500 timeout']);
   });
 
+  it('runs pipelines: parsed labels fold into streams, or come back as `parsed` with categorize-labels', async () => {
+    const ts = 1_700_000_450_000_000_000n;
+    const values = [
+      [String(ts), '{"level":"error","msg":"boom"}'],
+      [String(ts + 1n), '{"level":"info","msg":"ok"}'],
+    ];
+    expect((await pushJson(e.url, { streams: [{ stream: { app: 'pipe' }, values }] })).status).toBe(204);
+    const r = { start: String(ts), end: String(ts + 10n), direction: 'forward' };
+    const folded = await queryRange(e.url, '{app="pipe"} | json | level="error" | line_format "{{.msg}}"', r);
+    expect(folded.body.data.result).toEqual([{ stream: { app: 'pipe', level: 'error', msg: 'boom' }, values: [[String(ts), 'boom']] }]);
+    const cat = await queryRange(e.url, '{app="pipe"} | json | drop msg', { ...r, headers: { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' } });
+    expect(cat.body.data.result).toEqual([
+      {
+        stream: { app: 'pipe' },
+        values: [
+          [String(ts), values[0]![1], { parsed: { level: 'error' } }],
+          [String(ts + 1n), values[1]![1], { parsed: { level: 'info' } }],
+        ],
+      },
+    ]);
+    const metric = await queryRange(e.url, 'count_over_time({app="pipe"}[1m])', r);
+    expect([metric.status, metric.text]).toEqual([400, 'not implemented yet: metric queries']);
+  });
+
   it('serves labels, label values and series', async () => {
     const ts = nowNs();
     const body = { streams: [{ stream: { app: 'meta', team: 'core' }, values: [[String(ts), 'x']] }] };

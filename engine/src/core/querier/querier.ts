@@ -4,11 +4,10 @@ import type { IndexReader } from '../index/index-reader.js';
 import type { Ingester, StreamEntries } from '../ingester/ingester.js';
 import { cmp } from '../ingester/stream.js';
 import { labelsString } from '../distributor/labels.js';
-import { compileLineFilters } from '../logql/log/line-filter.js';
-import type { Expr, LineFilterStage } from '../logql/syntax/ast.js';
-import { printStage } from '../logql/syntax/printer.js';
+import { compileLogSelector, type StreamPipeline } from '../logql/log/pipeline.js';
+import type { Expr } from '../logql/syntax/ast.js';
 import { matchesAll, type LabelMatcher } from '../logql/syntax/matcher.js';
-import type { Direction, Labels } from '../model.js';
+import type { Direction, LabelPair, Labels } from '../model.js';
 import { chunkKey, type ChunkRef } from '../storage/chunk-key.js';
 import type { ObjectClient } from '../storage/object-client.js';
 import type { SchemaConfig } from '../storage/schema.js';
@@ -32,6 +31,17 @@ export interface SelectParams {
   limit: number;
 }
 
+/** An entry of a log query's result; `parsed` and `stream` are set when the query's stages changed its labels. */
+export interface LogEntry extends ChunkEntry {
+  parsed?: LabelPair[];
+  /** The stream labels after drop/keep (the source stream's labels when absent). */
+  stream?: Labels;
+}
+
+export interface LogStream extends Omit<StreamEntries, 'entries'> {
+  entries: LogEntry[];
+}
+
 export interface QueryStats {
   chunksFetched: number;
   chunkBytes: number;
@@ -48,9 +58,9 @@ export interface QueryStats {
 export class Querier {
   constructor(private readonly opts: QuerierOptions) {}
 
-  async selectLogs(p: SelectParams, stats: QueryStats = newStats()): Promise<StreamEntries[]> {
-    const { matchers, filters } = runnableSelector(p.expr);
-    const filter = compileLineFilters(filters);
+  async selectLogs(p: SelectParams, stats: QueryStats = newStats()): Promise<LogStream[]> {
+    if (p.expr.kind !== 'log') throw new EngineError('bad_request', 'not implemented yet: metric queries');
+    const { matchers, prefilter: filter, pipeline } = compileLogSelector(p.expr);
     const byStream = new Map<string, { labels: Labels; canonical: string; fingerprint: string; parts: ChunkEntry[][] }>();
     const add = (labels: Labels, canonical: string, fp: string, entries: ChunkEntry[]): void => {
       let s = byStream.get(fp);
@@ -77,11 +87,12 @@ export class Querier {
     });
 
     const less = p.direction === 'forward' ? (a: bigint, b: bigint) => cmp(a, b) : (a: bigint, b: bigint) => cmp(b, a);
-    const streams: StreamEntries[] = [];
+    const streams: LogStream[] = [];
     for (const s of byStream.values()) {
       const merged = mergeDedup(s.parts, less);
       stats.entriesScanned += merged.length;
-      streams.push({ labels: s.labels, canonical: s.canonical, fingerprint: s.fingerprint, entries: merged });
+      const entries = pipeline ? runPipeline(pipeline.forStream(s.labels), merged) : merged;
+      if (entries.length > 0) streams.push({ labels: s.labels, canonical: s.canonical, fingerprint: s.fingerprint, entries });
     }
     return applyLimit(streams, p.limit, less);
   }
@@ -140,20 +151,6 @@ export class Querier {
   }
 }
 
-/**
- * The part of LogQL this querier evaluates so far: a selector with text and regex line filters. Anything else is
- * refused with a 400 rather than silently ignored.
- */
-function runnableSelector(expr: Expr): { matchers: LabelMatcher[]; filters: LineFilterStage[] } {
-  if (expr.kind !== 'log') throw new EngineError('bad_request', 'not implemented yet: metric queries');
-  const filters: LineFilterStage[] = [];
-  for (const stage of expr.stages) {
-    const plain = stage.kind === 'line_filter' && ['|=', '!=', '|~', '!~'].includes(stage.op) && !stage.values.some((v) => v.ip);
-    if (!plain) throw new EngineError('bad_request', `not implemented yet: ${printStage(stage)}`);
-    filters.push(stage);
-  }
-  return { matchers: expr.matchers, filters };
-}
 
 export const newStats = (): QueryStats => ({
   chunksFetched: 0,
@@ -184,6 +181,25 @@ function mergeDedup(parts: ChunkEntry[][], less: (a: bigint, b: bigint) => numbe
   return out;
 }
 
+/**
+ * Runs a stream's entries through the query's stages. Entries whose labels a stage changed carry them by category,
+ * so the response can group them by their final labels (or list them per entry with categorize-labels).
+ */
+function runPipeline(sp: StreamPipeline, entries: readonly ChunkEntry[]): LogEntry[] {
+  const out: LogEntry[] = [];
+  for (const e of entries) {
+    const line = sp.process(e.ts, e.line, e.metadata);
+    if (line === undefined) continue;
+    if (sp.labels.unchanged()) {
+      out.push(line === e.line ? e : { ...e, line });
+      continue;
+    }
+    const c = sp.labels.categorized();
+    out.push({ ts: e.ts, line, metadata: c.structuredMetadata.map(([k, v]) => [k, v]), parsed: [...c.parsed], stream: c.stream });
+  }
+  return out;
+}
+
 function sameEntry(a: ChunkEntry, b: ChunkEntry): boolean {
   if (a.ts !== b.ts || !a.line.equals(b.line)) return false;
   const am = a.metadata ?? [];
@@ -192,7 +208,7 @@ function sameEntry(a: ChunkEntry, b: ChunkEntry): boolean {
 }
 
 /** Keeps the first `limit` entries across streams in the direction's order (each stream is already sorted). */
-function applyLimit(streams: StreamEntries[], limit: number, less: (a: bigint, b: bigint) => number): StreamEntries[] {
+function applyLimit(streams: LogStream[], limit: number, less: (a: bigint, b: bigint) => number): LogStream[] {
   let total = 0;
   for (const s of streams) total += s.entries.length;
   if (limit <= 0 || total <= limit) return streams;
@@ -205,7 +221,7 @@ function applyLimit(streams: StreamEntries[], limit: number, less: (a: bigint, b
   heads.sort((a, b) => less(a.ts, b.ts) || a.s - b.s);
   const taken = new Array<number>(streams.length).fill(0);
   for (let k = 0; k < limit; k++) taken[heads[k]!.s]!++;
-  const out: StreamEntries[] = [];
+  const out: LogStream[] = [];
   streams.forEach((s, i) => {
     if (taken[i]! > 0) out.push({ ...s, entries: s.entries.slice(0, taken[i]) });
   });

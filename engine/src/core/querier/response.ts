@@ -1,6 +1,5 @@
-import type { StreamEntries } from '../ingester/ingester.js';
 import type { LabelPair, Labels } from '../model.js';
-import type { QueryStats } from './querier.js';
+import type { LogStream, QueryStats } from './querier.js';
 
 export const CATEGORIZE_LABELS = 'categorize-labels';
 
@@ -23,36 +22,38 @@ const labelsObject = (labels: Labels): Record<string, string> => Object.fromEntr
  * element `{structuredMetadata: {...}}` and streams keep their own labels.
  */
 export function streamsResponse(
-  streams: readonly StreamEntries[],
+  streams: readonly LogStream[],
   categorize: boolean,
   stats: QueryStats,
   execNs: bigint,
 ): StreamsResult {
   const result: StreamsResult['data']['result'] = [];
-  if (categorize) {
-    for (const s of streams) {
-      result.push({
-        stream: labelsObject(s.labels),
-        values: s.entries.map((e) =>
-          e.metadata && e.metadata.length > 0
-            ? [e.ts.toString(), e.line.toString('utf8'), { structuredMetadata: labelsObject(sortPairs(e.metadata)) }]
-            : [e.ts.toString(), e.line.toString('utf8')],
-        ),
-      });
+  const groups = new Map<string, { stream: Record<string, string>; values: unknown[][] }>();
+  const group = (labels: readonly LabelPair[]) => {
+    const sorted = sortPairs(labels);
+    const key = JSON.stringify(sorted);
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = { stream: labelsObject(sorted), values: [] };
+      groups.set(key, g);
+      result.push(g);
     }
-  } else {
-    for (const s of streams) {
-      const groups = new Map<string, { stream: Record<string, string>; values: unknown[][] }>();
-      for (const e of s.entries) {
-        const md = e.metadata && e.metadata.length > 0 ? e.metadata : undefined;
-        const key = md ? JSON.stringify(sortPairs(md)) : '';
-        let g = groups.get(key);
-        if (g === undefined) {
-          g = { stream: md ? labelsObject(sortPairs([...s.labels, ...md])) : labelsObject(s.labels), values: [] };
-          groups.set(key, g);
-          result.push(g);
-        }
-        g.values.push([e.ts.toString(), e.line.toString('utf8')]);
+    return g;
+  };
+  for (const s of streams) {
+    for (const e of s.entries) {
+      const stream = e.stream ?? s.labels;
+      const md = e.metadata !== undefined && e.metadata.length > 0 ? e.metadata : undefined;
+      const parsed = e.parsed !== undefined && e.parsed.length > 0 ? e.parsed : undefined;
+      const ts = e.ts.toString();
+      const line = e.line.toString('utf8');
+      if (categorize) {
+        const extra: Record<string, Record<string, string>> = {};
+        if (md) extra.structuredMetadata = labelsObject(sortPairs(md));
+        if (parsed) extra.parsed = labelsObject(sortPairs(parsed));
+        group(stream).values.push(md || parsed ? [ts, line, extra] : [ts, line]);
+      } else {
+        group(md || parsed ? [...stream, ...(md ?? []), ...(parsed ?? [])] : stream).values.push([ts, line]);
       }
     }
   }
