@@ -12,6 +12,8 @@ export interface MachineFacts {
   kernel: string;
   /** File system type of the benchmark's data directory (fsync cost depends on it). */
   dataFs: string;
+  /** 1-minute load average when the run started: other work on the machine skews the wall-clock figures. */
+  load1: number;
 }
 
 function readText(file: string): string | undefined {
@@ -38,6 +40,7 @@ export function machineFacts(dataDir: string): MachineFacts {
     node: process.version,
     kernel: `${os.type()} ${os.release()}`,
     dataFs,
+    load1: Math.round(os.loadavg()[0]! * 100) / 100,
   };
 }
 
@@ -72,7 +75,7 @@ export function processCpuSeconds(pid: number): number {
 /** CPU seconds per thread of a process (main thread's tid is the pid). */
 export function threadCpuSeconds(pid: number): Map<number, { name: string; cpu: number }> {
   const out = new Map<number, { name: string; cpu: number }>();
-  let tids: string[] = [];
+  let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
@@ -109,5 +112,8 @@ export function threadCpuDelta(
 }
 
 export function formatFacts(f: MachineFacts): string {
-  return `${f.cpuModel}, ${f.cores} cores, ${f.ramGiB} GiB RAM, Node ${f.node}, ${f.kernel}, data on ${f.dataFs}`;
+  return (
+    `${f.cpuModel}, ${f.cores} cores, ${f.ramGiB} GiB RAM, Node ${f.node}, ${f.kernel}, data on ${f.dataFs}, ` +
+    `load average ${f.load1} at the start`
+  );
 }
