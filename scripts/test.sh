@@ -13,6 +13,9 @@ check() {
 check lint npm run --silent lint
 check typecheck npm run --silent typecheck
 check build npm run --silent build
+check crds npm run --silent check:crds
+# The operator tests run against a real kube-apiserver built from Debian's source package (cached after the first run).
+check kube-control-plane bash scripts/kube/control-plane.sh build
 
 rm -f .tmp/jest-results.json
 NODE_OPTIONS=--experimental-vm-modules jest --ci --json --outputFile=.tmp/jest-results.json "$@"
