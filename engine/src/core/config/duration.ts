@@ -6,6 +6,7 @@
  * is; values are whole milliseconds (`number`). A bare `0` is the only unit-less value accepted: Go's YAML decoder
  * would read a bare `30` as 30 *nanoseconds*, a silent trap we turn into an error instead.
  */
+import { formatPromDuration } from '../util/go/duration.js';
 
 /** A malformed duration or byte size; `reason` is the explanation without the quoted input. */
 export class UnitParseError extends Error {
@@ -82,24 +83,7 @@ export function parseDuration(text: string): number {
  * days prints as `90d`, not `12w6d`.
  */
 export function formatDuration(ms: number): string {
-  let rest = Math.round(Math.abs(ms));
-  if (rest === 0) return '0s';
-  let out = ms < 0 ? '-' : '';
-  const part = (unit: string, mult: number, exactOnly: boolean): void => {
-    if (exactOnly && rest % mult !== 0) return;
-    const v = Math.floor(rest / mult);
-    if (v > 0) {
-      out += `${v}${unit}`;
-      rest -= v * mult;
-    }
-  };
-  part('y', MS_PER_UNIT.y!, true);
-  part('w', MS_PER_UNIT.w!, true);
-  part('d', MS_PER_UNIT.d!, false);
-  part('h', MS_PER_UNIT.h!, false);
-  part('m', MS_PER_UNIT.m!, false);
-  part('s', MS_PER_UNIT.s!, false);
-  part('ms', 1, false);
-  return out;
+  if (!Number.isFinite(ms)) return String(ms);
+  const whole = Math.round(Math.abs(ms));
+  return formatPromDuration(BigInt(ms < 0 ? -whole : whole) * 1_000_000n);
 }
-

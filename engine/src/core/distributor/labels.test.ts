@@ -1,5 +1,5 @@
 import { EngineError } from '../errors.js';
-import { goQuote, LabelsCache, labelsString, parseLabels } from './labels.js';
+import { LabelsCache, labelsString, parseLabels } from './labels.js';
 
 function parseError(s: string): string {
   try {
@@ -97,22 +97,6 @@ describe('parseLabels', () => {
     ['{a="é", b=}', '1:12: parse error: unexpected "}" in label set, expected string'],
   ])('rejects %j with the Prometheus parser message', (input, message) => {
     expect(parseError(input)).toBe(message);
-  });
-});
-
-describe('goQuote', () => {
-  it.each([
-    ['plain', '"plain"'],
-    ['', '""'],
-    ['a"b\\c', '"a\\"b\\\\c"'],
-    ['\x07\b\f\n\r\t\v', '"\\a\\b\\f\\n\\r\\t\\v"'],
-    ['\x00\x1f\x7f', '"\\x00\\x1f\\x7f"'],
-    ['é✓😀', '"é✓😀"'],
-    ['\u00a0\u00ad\u2028\ue000', '"\\u00a0\\u00ad\\u2028\\ue000"'],
-    ['\u{e0001}', '"\\U000e0001"'],
-    ['lone \ud800 surrogate', '"lone \ufffd surrogate"'],
-  ])('quotes %j like Go strconv.Quote', (input, want) => {
-    expect(goQuote(input)).toBe(want);
   });
 });
 

@@ -1,4 +1,5 @@
 import { badRequest } from '../errors.js';
+import { goQuote, isPrint, quoteRune } from '../util/go/quote.js';
 import type { LabelPair, Labels } from '../model.js';
 
 /**
@@ -56,7 +57,7 @@ class LabelParser {
     }
     if (this.pos >= s.length) throw this.fail(this.pos, 'unexpected end of input');
     if (s.charCodeAt(this.pos) !== CH_LBRACE) {
-      throw this.fail(this.pos, `unexpected character: ${goQuoteRune(s.codePointAt(this.pos)!)}`);
+      throw this.fail(this.pos, `unexpected character: ${quoteRune(s.codePointAt(this.pos)!)}`);
     }
     this.pos++;
     for (;;) {
@@ -254,7 +255,7 @@ class LabelParser {
     if (two === '!=' || two === '=~' || two === '!~') return `"${two}"`;
     if (c === CH_EQ || c === CH_COMMA || c === CH_RBRACE || c === CH_LBRACE) return `"${s[this.pos]}"`;
     if (isDigit(c)) return 'number';
-    return `character ${goQuoteRune(s.codePointAt(this.pos)!)}`;
+    return `character ${quoteRune(s.codePointAt(this.pos)!)}`;
   }
 
   /** Prometheus reports the 1-based line and byte column of the offending token. */
@@ -284,68 +285,10 @@ function truncateRunes(s: string, n: number): string {
 /** Go's `%#U`: `U+0071 'q'`. */
 function goRuneU(cp: number): string {
   const hex = cp.toString(16).toUpperCase().padStart(4, '0');
-  return isPrintable(cp) ? `U+${hex} '${String.fromCodePoint(cp)}'` : `U+${hex}`;
-}
-
-/** Go's `%q` of a rune: `'x'`, `'\n'`, `'\u00a0'`. */
-function goQuoteRune(cp: number): string {
-  if (cp === CH_SQUOTE) return `'\\''`;
-  if (cp === CH_DQUOTE) return `'"'`;
-  return `'${quoteBody(String.fromCodePoint(cp), CH_SQUOTE)}'`;
+  return isPrint(cp) ? `U+${hex} '${String.fromCodePoint(cp)}'` : `U+${hex}`;
 }
 
 // --- printing -------------------------------------------------------------------------------------------------
-
-/** ASCII that Go's strconv.Quote leaves alone: printable, not `"` and not `\`. */
-const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-/** Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
-const HEX = '0123456789abcdef';
-
-function isPrintable(cp: number): boolean {
-  if (cp < 0x80) return cp >= 0x20 && cp < 0x7f;
-  return PRINTABLE.test(String.fromCodePoint(cp));
-}
-
-/**
- * Go's strconv.Quote (what Prometheus' labels.String() prints values with). Lone UTF-16 surrogates cannot come
- * from UTF-8 input; they print as U+FFFD, which is what Go's JSON decoder would have turned them into.
- */
-export function goQuote(s: string): string {
-  if (PLAIN_ASCII.test(s)) return `"${s}"`;
-  return `"${quoteBody(s, CH_DQUOTE)}"`;
-}
-
-function quoteBody(s: string, quote: number): string {
-  let out = '';
-  let runStart = 0;
-  let i = 0;
-  while (i < s.length) {
-    let cp = s.codePointAt(i)!;
-    const width = cp > 0xffff ? 2 : 1;
-    if (cp < 0x80 && cp >= 0x20 && cp !== 0x7f && cp !== quote && cp !== CH_BACKSLASH) {
-      i += width;
-      continue;
-    }
-    if (cp >= 0xd800 && cp < 0xe000) cp = 0xfffd;
-    let esc: string | undefined;
-    if (cp === quote || cp === CH_BACKSLASH) esc = `\\${String.fromCharCode(cp)}`;
-    else if (cp < 0x20 || cp === 0x7f) {
-      esc =
-        cp === 7 ? '\\a' : cp === 8 ? '\\b' : cp === 12 ? '\\f' : cp === 10 ? '\\n' : cp === 13 ? '\\r'
-        : cp === 9 ? '\\t' : cp === 11 ? '\\v' : `\\x${HEX[cp >> 4]}${HEX[cp & 15]}`;
-    } else if (cp === 0xfffd) esc = '\ufffd';
-    else if (!isPrintable(cp)) {
-      esc = cp < 0x10000 ? `\\u${cp.toString(16).padStart(4, '0')}` : `\\U${cp.toString(16).padStart(8, '0')}`;
-    }
-    if (esc !== undefined) {
-      out += s.slice(runStart, i) + esc;
-      runStart = i + width;
-    }
-    i += width;
-  }
-  return out + s.slice(runStart);
-}
 
 /** Canonical form of a label set, as Prometheus' labels.String(): `{a="b", c="d"}`. Pairs are printed in order. */
 export function labelsString(pairs: Labels): string {
@@ -353,7 +296,7 @@ export function labelsString(pairs: Labels): string {
   for (let i = 0; i < pairs.length; i++) {
     const [name, value] = pairs[i]!;
     if (i > 0) out += ', ';
-    out += name + '=' + (PLAIN_ASCII.test(value) ? `"${value}"` : goQuote(value));
+    out += name + '=' + goQuote(value);
   }
   return out + '}';
 }

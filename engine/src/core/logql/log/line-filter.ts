@@ -1,5 +1,5 @@
 import type { LineFilterStage as LineFilter } from '../syntax/ast.js';
-import { compileGoRegexp } from '../syntax/regexp.js';
+import { compileGoRegexp } from '../../util/go/regexp.js';
 
 export type LinePredicate = (line: Buffer) => boolean;
 
@@ -26,7 +26,7 @@ function compileOne(f: LineFilter): LinePredicate {
         : (line: Buffer) => needles.some((n) => line.indexOf(n) >= 0);
     return f.op === '|=' ? contains : (line) => !contains(line);
   }
-  const res = f.values.map((v) => compileGoRegexp(v.value));
+  const res = f.values.map((v) => compileGoRegexp(v.value).re);
   const matches = (line: Buffer): boolean => {
     const s = line.toString('utf8');
     return res.some((re) => re.test(s));

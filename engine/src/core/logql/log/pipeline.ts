@@ -17,11 +17,11 @@ import {
   TemplateExecError,
   labelFormatTemplate,
   lineFormatTemplate,
-  parseDuration,
-  parseGoFloat,
-  parseHumanBytes,
   type Template,
 } from '../template/index.js';
+import { parseHumanBytes } from '../../util/go/bytes.js';
+import { parseGoDuration } from '../../util/go/duration.js';
+import { parseGoFloat } from '../../util/go/strconv.js';
 import { IpMatcher } from './ip.js';
 import { ERROR, ERROR_DETAILS, LabelsBuilder } from './labels-builder.js';
 import { compileLineFilters, type LinePredicate } from './line-filter.js';
@@ -274,15 +274,15 @@ function compileLabelFilter(f: LabelFilter): LabelPredicate {
     case 'duration': {
       const want = Number(f.value) / 1e9;
       return numericFilter(f.name, f.op, want, (s) => {
-        try {
-          return Number(parseDuration(s)) / 1e9;
-        } catch {
-          return undefined;
-        }
+        const d = parseGoDuration(s);
+        return typeof d === 'bigint' ? Number(d) / 1e9 : undefined;
       });
     }
     case 'bytes':
-      return numericFilter(f.name, f.op, f.value, (s) => parseHumanBytes(s));
+      return numericFilter(f.name, f.op, f.value, (s) => {
+        const v = parseHumanBytes(s);
+        return typeof v === 'number' ? v : undefined;
+      });
   }
 }
 

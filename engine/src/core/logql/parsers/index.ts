@@ -27,12 +27,3 @@ export { logfmt, LogfmtDecoder, LogfmtExpressionParser, LogfmtParser, type Logfm
 export { matchesPattern, pattern, PatternError, PatternMatcher, PatternParser } from './pattern.js';
 export { regexp, RegexpParser, RegexpParserError } from './regexp.js';
 export { unpack, UnpackParser, UNPACK_NOT_OBJECT } from './unpack.js';
-export {
-  compileGoRegexp,
-  goExpand,
-  goFindAll,
-  goReplaceAll,
-  GoRegexpError,
-  translateGoRegexp,
-  type GoRegexp,
-} from './go-regexp.js';

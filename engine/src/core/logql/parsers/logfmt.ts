@@ -2,6 +2,7 @@
  * `| logfmt [--strict] [--keep-empty] [params]`: Loki's logfmt decoder (a fork of go-logfmt working on bytes) and
  * the two parser stages built on it. Positions in error messages are 1-based byte offsets, as in Loki.
  */
+import { quoteRune } from '../../util/go/quote.js';
 import {
   CollectingTarget,
   EXTRACTED_SUFFIX,
@@ -49,7 +50,8 @@ export class LogfmtDecoder {
   }
 
   private unexpected(c: number): void {
-    this.syntaxError(`unexpected ${goQuoteByte(c)}`);
+    // go-logfmt formats the byte with %q, which quotes it as the rune of the same value.
+    this.syntaxError(`unexpected ${quoteRune(c)}`);
   }
 
   /** Loki's Decoder.ScanKeyval. */
@@ -290,17 +292,6 @@ function getu4(b: Uint8Array, i: number, e: number): number {
     r = (r << 4) | h;
   }
   return r;
-}
-
-/** Go's `%q` of a byte (the form go-logfmt puts in `unexpected '='`). */
-function goQuoteByte(c: number): string {
-  if (c === 0x27) return "'\\''";
-  if (c === 0x5c) return "'\\\\'";
-  if (c >= 0x20 && c < 0x7f) return `'${String.fromCharCode(c)}'`;
-  const named: Record<number, string> = { 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r' };
-  if (named[c] !== undefined) return `'\\${named[c]}'`;
-  if (c < 0x80) return `'\\x${c.toString(16).padStart(2, '0')}'`;
-  return `'${String.fromCharCode(c)}'`;
 }
 
 export interface LogfmtOptions {

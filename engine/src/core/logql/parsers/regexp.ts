@@ -2,7 +2,7 @@
  * `| regexp "<re>"`: Go RE2 syntax, at least one named group; each named group becomes a label (an unmatched
  * group gives ""). A line that does not match extracts nothing and is kept.
  */
-import { compileGoRegexp, type GoRegexp } from './go-regexp.js';
+import { compileGoRegexp, type GoRegexp } from '../../util/go/regexp.js';
 import {
   CollectingTarget,
   EXTRACTED_SUFFIX,

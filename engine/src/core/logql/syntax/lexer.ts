@@ -1,5 +1,6 @@
 import { EngineError } from '../../errors.js';
-import { GoSyntaxError, parseHumanBytes, parseLokiDuration, parsePromDuration } from './go-fmt.js';
+import { parseHumanBytes } from '../../util/go/bytes.js';
+import { parseLokiDuration, parsePromDuration } from '../../util/go/duration.js';
 
 /**
  * LogQL's lexer, reproducing Loki's (a Go text/scanner with LogQL rules on top) token for token, because Loki's
@@ -275,7 +276,7 @@ class Lexer {
     const size = run(BYTES_RUNE);
     if (size !== '') {
       const b = parseHumanBytes(text + size);
-      if (b !== undefined) {
+      if (typeof b === 'number') {
         this.i = j + size.length;
         this.push('BYTES', text + size, start, true, { bytes: b });
         return true;
@@ -316,14 +317,13 @@ class Lexer {
       return;
     }
     const body = s.slice(start + 1, end);
-    try {
-      const d = parsePromDuration(body);
-      this.advance(end + 1);
-      this.push('RANGE', s.slice(start, end + 1), start, true, { duration: d });
-    } catch (e) {
-      if (!(e instanceof GoSyntaxError)) throw e;
-      this.fail(e.message, start, true);
+    const d = parsePromDuration(body);
+    if (typeof d !== 'bigint') {
+      this.fail(d.message, start, true);
+      return;
     }
+    this.advance(end + 1);
+    this.push('RANGE', s.slice(start, end + 1), start, true, { duration: d });
   }
 
   /** "…" with Go escapes, `…` raw, '…' a Go character literal (which LogQL then rejects as an IDENTIFIER). */

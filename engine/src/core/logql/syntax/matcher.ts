@@ -1,7 +1,7 @@
 import { badRequest } from '../../errors.js';
 import type { Labels } from '../../model.js';
-import { goQuote } from './go-fmt.js';
-import { GoRegexpError, translateGoRegexp } from './regexp.js';
+import { goQuote } from '../../util/go/quote.js';
+import { GoRegexpError, translateGoRegexp } from '../../util/go/regexp.js';
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
 

@@ -22,10 +22,10 @@ import type {
   VectorOp,
   CmpOp,
 } from './ast.js';
-import { formatFixed, GoSyntaxError, parseGoFloat } from './go-fmt.js';
+import { GoRegexpError, translateGoRegexp } from '../../util/go/regexp.js';
+import { formatFloat, parseGoFloat } from '../../util/go/strconv.js';
 import { parseError, tokenize, type Token } from './lexer.js';
 import { LabelMatcher, type MatchType } from './matcher.js';
-import { GoRegexpError, translateGoRegexp } from './regexp.js';
 
 /**
  * LogQL's parser: recursive descent over Loki's grammar (pkg/logql/syntax), with Prometheus' operator precedence
@@ -233,7 +233,7 @@ class Parser {
 
   private literal(text: string, negate: boolean): LiteralExpr {
     const v = parseGoFloat(text);
-    if (v instanceof GoSyntaxError) {
+    if (typeof v !== 'number') {
       const node: LiteralExpr = { kind: 'literal', value: 0 };
       this.deferred.set(node, `unable to parse literal as a float: ${v.message}`);
       return node;
@@ -247,7 +247,7 @@ class Parser {
     const n = this.expect('NUMBER', 'NUMBER');
     this.expect(')', ')');
     const v = parseGoFloat(n.text);
-    if (v instanceof GoSyntaxError) {
+    if (typeof v !== 'number') {
       const node: SampleExpr = { kind: 'vector', value: 0 };
       this.deferred.set(node, `unable to parse vectorExpr as a float: ${v.message}`);
       return node;
@@ -297,7 +297,7 @@ class Parser {
         error = `parameter ${paramText} not supported for operation ${op}`;
       } else {
         const v = parseGoFloat(paramText);
-        if (v instanceof GoSyntaxError) error = `invalid parameter for operation ${op}: ${v.message}`;
+        if (typeof v !== 'number') error = `invalid parameter for operation ${op}: ${v.message}`;
         else node.param = v;
       }
     } else if (op === 'quantile_over_time') {
@@ -418,9 +418,9 @@ class Parser {
         (rhs.kind === 'literal' ? this.deferred.get(rhs) : undefined);
       if (error === undefined && (op === 'or' || op === 'and' || op === 'unless')) {
         if (lhs.kind === 'literal') {
-          error = `unexpected literal for left leg of logical/set binary operation (${op}): ${formatFixed(lhs.value, 6)}`;
+          error = `unexpected literal for left leg of logical/set binary operation (${op}): ${formatFloat(lhs.value, 'f', 6)}`;
         } else if (rhs.kind === 'literal') {
-          error = `unexpected literal for right leg of logical/set binary operation (${op}): ${formatFixed(rhs.value, 6)}`;
+          error = `unexpected literal for right leg of logical/set binary operation (${op}): ${formatFloat(rhs.value, 'f', 6)}`;
         }
       }
       if (error === undefined && lhs.kind === 'literal' && rhs.kind === 'literal') {
@@ -851,7 +851,7 @@ function goType(e: LogSelectorExpr): string {
 /** A number in a label filter; Loki ignores its parse error and uses the zero (or infinite) value. */
 function filterNumber(text: string, negate: boolean): number {
   const v = parseGoFloat(text);
-  const n = v instanceof GoSyntaxError ? (v.message.endsWith('value out of range') ? Infinity : 0) : v;
+  const n = typeof v === 'number' ? v : v.range ? Infinity : 0;
   return negate ? -n : n;
 }
 
@@ -915,7 +915,7 @@ function validateLineFilterRegexes(e: Expr): void {
 
 /** Why Loki's regexp parser would refuse this expression, or undefined. */
 function regexpParserError(pattern: string): string | undefined {
-  let names: Array<string | undefined>;
+  let names: string[];
   try {
     names = translateGoRegexp(pattern).names;
   } catch (e) {
@@ -924,7 +924,7 @@ function regexpParserError(pattern: string): string | undefined {
   }
   const seen = new Set<string>();
   for (const n of names) {
-    if (n === undefined) continue;
+    if (n === '') continue;
     if (seen.has(n)) return `duplicate extracted label name '${n}'`;
     seen.add(n);
   }

@@ -1,13 +1,8 @@
 import type { BinaryExpr, Expr, Grouping, LabelFilter, LogRange, LogSelectorExpr, Stage, Unwrap } from './ast.js';
-import {
-  formatFixed,
-  formatFloatF,
-  formatGoDuration,
-  formatGoFloat,
-  formatHumanBytes,
-  formatPromDuration,
-  goQuote,
-} from './go-fmt.js';
+import { formatHumanBytes } from '../../util/go/bytes.js';
+import { formatGoDuration, formatPromDuration } from '../../util/go/duration.js';
+import { goQuote } from '../../util/go/quote.js';
+import { formatFloat } from '../../util/go/strconv.js';
 
 /**
  * The canonical text of a query: Loki's String() form, character for character (what Loki logs, caches on and
@@ -20,7 +15,7 @@ export function printExpr(e: Expr): string {
     case 'log':
       return printLogSelector(e);
     case 'range_aggregation': {
-      const param = e.param !== undefined ? formatFloatF(e.param) + ',' : '';
+      const param = e.param !== undefined ? formatFloat(e.param, 'f', -1) + ',' : '';
       return `${e.op}(${param}${printRange(e.range)})${e.grouping !== undefined ? printGrouping(e.grouping) : ''}`;
     }
     case 'vector_aggregation': {
@@ -32,9 +27,9 @@ export function printExpr(e: Expr): string {
     case 'binary':
       return printBinary(e);
     case 'literal':
-      return formatGoFloat(e.value);
+      return formatFloat(e.value, 'g', -1);
     case 'vector':
-      return `vector(${formatFixed(e.value, 6)})`;
+      return `vector(${formatFloat(e.value, 'f', 6)})`;
     case 'label_replace':
       return `label_replace(${printExpr(e.inner)},${goQuote(e.dst)},${goQuote(e.replacement)},${goQuote(e.src)},${goQuote(e.regex)})`;
   }
@@ -87,7 +82,7 @@ export function printLabelFilter(f: LabelFilter): string {
     case 'string':
       return f.matcher.toString();
     case 'number':
-      return `${f.name}${f.op}${formatFloatF(f.value)}`;
+      return `${f.name}${f.op}${formatFloat(f.value, 'f', -1)}`;
     case 'duration':
       return `${f.name}${f.op}${formatGoDuration(f.value)}`;
     case 'bytes':
@@ -156,7 +151,7 @@ class Prettifier {
         return this.log(e, level);
       case 'range_aggregation': {
         let s = `${indent(level)}${e.op}(\n`;
-        if (e.param !== undefined) s += `${indent(level + 1)}${formatGoFloat(e.param)},\n`;
+        if (e.param !== undefined) s += `${indent(level + 1)}${formatFloat(e.param, 'g', -1)},\n`;
         s += this.range(e.range, level + 1);
         s += `\n${indent(level)})`;
         // Unlike a vector aggregation's, a range aggregation's `by ()` differs from no grouping.

@@ -6,7 +6,8 @@
  */
 import type { BranchNode, ChainNode, CommandNode, FieldNode, ListNode, Node, NumberNode, PipeNode, VariableNode } from './ast.js';
 import { nodeString } from './ast.js';
-import { formatValue, goQuote } from './go-fmt.js';
+import { goQuote } from '../../util/go/quote.js';
+import { formatValue } from './go-fmt.js';
 import { civil, formatTime, localLocation, timeString, UTC, unixSeconds } from './go-time.js';
 import { FuncError, type FuncContext, type GoFunc, type ParamType } from './functions.js';
 import { GoInt, GoTime, int, isTrue, LabelsValue, cmpStr, typeName, type GoValue } from './values.js';

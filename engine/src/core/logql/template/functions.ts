@@ -4,21 +4,23 @@
  * Go's parameter types, because Go checks arguments against them (`wrong type for value; expected int; got
  * string`) and converts nothing implicitly.
  */
-import { compileGoRegexp, goExpand, goFindAll, goReplaceAll, type GoRegexp } from '../parsers/go-regexp.js';
+import { parseHumanBytes } from '../../util/go/bytes.js';
+import { durationSeconds, parseGoDuration } from '../../util/go/duration.js';
+import { goQuote } from '../../util/go/quote.js';
+import { compileGoRegexp, goExpand, goFindAll, goReplaceAll, type GoRegexp } from '../../util/go/regexp.js';
+import { parseGoFloat, parseGoInt } from '../../util/go/strconv.js';
+import { trimSpace } from '../../util/go/strings.js';
 import { formatValue, sprint, sprintf, sprintln } from './go-fmt.js';
 import {
-  durationSeconds,
   formatTime,
   loadLocation,
   localLocation,
-  parseDuration,
   parseTime,
   unixSeconds,
   UTC,
   ZERO_TIME,
   type GoLocation,
 } from './go-time.js';
-import { parseGoFloat, parseGoInt } from './parser.js';
 import { cmpStr, fromJsonValue, GoInt, GoTime, int, isTrue, kindOf, LabelsValue, typeName, type GoValue } from './values.js';
 
 /** A Go function returning a non-nil error (or panicking): reported as `error calling <name>: <message>`. */
@@ -79,7 +81,10 @@ export function toInt64(v: GoValue): bigint {
     if (!Number.isFinite(v) || Math.abs(v) >= 2 ** 63) return MIN_INT64; // what amd64 gives for such conversions
     return BigInt(Math.trunc(v));
   }
-  if (typeof v === 'string') return parseGoInt(trimZeroDecimal(v)) ?? 0n;
+  if (typeof v === 'string') {
+    const i = parseGoInt(trimZeroDecimal(v));
+    return typeof i === 'bigint' ? i : 0n;
+  }
   if (typeof v === 'boolean') return v ? 1n : 0n;
   return 0n;
 }
@@ -88,7 +93,10 @@ export function toInt64(v: GoValue): bigint {
 export function toFloat64(v: GoValue): number {
   if (typeof v === 'number') return v;
   if (v instanceof GoInt) return Number(v.v);
-  if (typeof v === 'string') return parseGoFloat(v) ?? 0;
+  if (typeof v === 'string') {
+    const f = parseGoFloat(v);
+    return typeof f === 'number' ? f : 0;
+  }
   if (typeof v === 'boolean') return v ? 1 : 0;
   return 0;
 }
@@ -367,7 +375,7 @@ export function queryUnescape(str: string): string {
       const h2 = i + 2 < src.length ? hex(src[i + 2]!) : -1;
       if (h1 < 0 || h2 < 0) {
         const bad = src.subarray(i, Math.min(i + 3, src.length)).toString('utf8');
-        throw new FuncError(`invalid URL escape ${JSON.stringify(bad)}`);
+        throw new FuncError(`invalid URL escape ${goQuote(bad)}`);
       }
       out.push(h1 * 16 + h2);
       i += 2;
@@ -436,56 +444,11 @@ export function base64Decode(str: string): Buffer | string {
   return Buffer.from(out);
 }
 
-// --- go-humanize ParseBytes ---------------------------------------------------------------------------------------
-
-const BYTE_SIZES: Record<string, number> = {
-  b: 1,
-  kib: 1024,
-  kb: 1000,
-  mib: 1024 ** 2,
-  mb: 1000 ** 2,
-  gib: 1024 ** 3,
-  gb: 1000 ** 3,
-  tib: 1024 ** 4,
-  tb: 1000 ** 4,
-  pib: 1024 ** 5,
-  pb: 1000 ** 5,
-  eib: 1024 ** 6,
-  eb: 1000 ** 6,
-  '': 1,
-  ki: 1024,
-  k: 1000,
-  mi: 1024 ** 2,
-  m: 1000 ** 2,
-  gi: 1024 ** 3,
-  g: 1000 ** 3,
-  ti: 1024 ** 4,
-  t: 1000 ** 4,
-  pi: 1024 ** 5,
-  p: 1000 ** 5,
-  ei: 1024 ** 6,
-  e: 1000 ** 6,
-};
-
-/** humanize.ParseBytes as a float64 (Loki's `bytes`). */
-export function parseBytes(str: string): number {
-  let last = 0;
-  let hasComma = false;
-  for (const ch of str) {
-    if (!(/\p{Nd}/u.test(ch) || ch === '.' || ch === ',')) break;
-    if (ch === ',') hasComma = true;
-    last += ch.length;
-  }
-  let num = str.slice(0, last);
-  if (hasComma) num = num.replace(/,/g, '');
-  const f = /^[0-9]*\.?[0-9]*$/.test(num) && /[0-9]/.test(num) ? Number(num) : undefined;
-  if (f === undefined) throw new FuncError(`strconv.ParseFloat: parsing ${JSON.stringify(num)}: invalid syntax`);
-  const extra = str.slice(last).trim().toLowerCase();
-  const m = BYTE_SIZES[extra];
-  if (m === undefined) throw new FuncError(`unhandled size name: ${extra}`);
-  const v = f * m;
-  if (v >= 2 ** 64) throw new FuncError(`too large: ${str}`);
-  return Math.trunc(v);
+/** Loki's `bytes`: humanize.ParseBytes as a float64. */
+function bytesFn(str: string): number {
+  const v = parseHumanBytes(str);
+  if (typeof v !== 'number') throw new FuncError(v.message);
+  return v;
 }
 
 // --- strings ------------------------------------------------------------------------------------------------------
@@ -517,13 +480,6 @@ function trimCutset(str: string, cutset: string, left: boolean, right: boolean):
   if (left) while (a < b && set.has(r[a]!)) a++;
   if (right) while (b > a && set.has(r[b - 1]!)) b--;
   return r.slice(a, b).join('');
-}
-
-// unicode.IsSpace (JavaScript's \s also has U+FEFF, which Go does not trim).
-const GO_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
-
-function goTrimSpace(str: string): string {
-  return str.replace(GO_SPACE, '');
 }
 
 function stringsReplace(str: string, old: string, nw: string, count: number): string {
@@ -615,7 +571,7 @@ function goRegexp(pattern: string): GoRegexp {
   let re = regexCache.get(pattern);
   if (re === undefined) {
     try {
-      re = compileGoRegexp(pattern, 'g');
+      re = compileGoRegexp(pattern, { flags: 'g' });
     } catch (e) {
       throw new FuncError((e as Error).message);
     }
@@ -640,7 +596,7 @@ function unixToTime(epoch: string, c: FuncContext): GoValue {
   const i = /^[+-]?[0-9]+$/.test(epoch) ? BigInt(epoch) : undefined;
   if (i === undefined || i > 0x7fffffffffffffffn || i < -0x8000000000000000n) {
     const why = i === undefined ? 'invalid syntax' : 'value out of range';
-    throw new FuncError(`unable to parse time '${epoch}': strconv.ParseInt: parsing ${JSON.stringify(epoch)}: ${why}`);
+    throw new FuncError(`unable to parse time '${epoch}': strconv.ParseInt: parsing ${goQuote(epoch)}: ${why}`);
   }
   const loc = local(c);
   switch (Buffer.byteLength(epoch, 'utf8')) {
@@ -717,7 +673,7 @@ export const LOKI_FUNCTIONS: ReadonlyMap<string, GoFunc> = new Map<string, GoFun
   ['TrimRight', str2((x, c) => trimCutset(x, c, false, true))],
   ['TrimPrefix', str2((x, p) => (x.startsWith(p) ? x.slice(p.length) : x))],
   ['TrimSuffix', str2((x, p) => (p !== '' && x.endsWith(p) ? x.slice(0, x.length - p.length) : x))],
-  ['TrimSpace', str1(goTrimSpace)],
+  ['TrimSpace', str1(trimSpace)],
   // regexps (Go RE2 syntax)
   [
     'regexReplaceAll',
@@ -744,7 +700,7 @@ export const LOKI_FUNCTIONS: ReadonlyMap<string, GoFunc> = new Map<string, GoFun
   ],
   ['urldecode', str1(queryUnescape)],
   ['urlencode', str1(queryEscape)],
-  ['bytes', str1(parseBytes)],
+  ['bytes', str1(bytesFn)],
   ['duration', str1(durationFn)],
   ['duration_seconds', str1(durationFn)],
   ['unixEpochMillis', fn(['time'], (a) => floorDiv((a[0] as GoTime).ns, 1_000_000n).toString())],
@@ -780,7 +736,7 @@ export const LOKI_FUNCTIONS: ReadonlyMap<string, GoFunc> = new Map<string, GoFun
       return s(a[1]).repeat(n(a[0]));
     }),
   ],
-  ['trim', str1(goTrimSpace)],
+  ['trim', str1(trimSpace)],
   ['trimAll', str2((c, x) => trimCutset(x, c, true, true))],
   ['trimSuffix', str2((p, x) => (p !== '' && x.endsWith(p) ? x.slice(0, x.length - p.length) : x))],
   ['trimPrefix', str2((p, x) => (x.startsWith(p) ? x.slice(p.length) : x))],
@@ -858,11 +814,9 @@ export const LOKI_FUNCTIONS: ReadonlyMap<string, GoFunc> = new Map<string, GoFun
 ]);
 
 function durationFn(x: string): number {
-  try {
-    return durationSeconds(parseDuration(x));
-  } catch (e) {
-    throw new FuncError((e as Error).message);
-  }
+  const d = parseGoDuration(x);
+  if (typeof d !== 'bigint') throw new FuncError(d.message);
+  return durationSeconds(d);
 }
 
 function goMax(x: number, y: number): number {

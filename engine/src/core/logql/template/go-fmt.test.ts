@@ -1,36 +1,5 @@
-import { formatFloat, goQuote, sprintf } from './go-fmt.js';
+import { sprintf } from './go-fmt.js';
 import { int } from './values.js';
-
-describe('strconv.FormatFloat', () => {
-  it.each([
-    [3, 'g', -1, '3'],
-    [1e6, 'g', -1, '1e+06'],
-    [123456, 'g', -1, '123456'],
-    [0.0001, 'g', -1, '0.0001'],
-    [0.00001, 'g', -1, '1e-05'],
-    [1 / 3, 'g', -1, '0.3333333333333333'],
-    [3.8476190476190477, 'g', -1, '3.8476190476190477'],
-    [0, 'g', -1, '0'],
-    [-0, 'g', -1, '-0'],
-    [NaN, 'g', -1, 'NaN'],
-    [Infinity, 'g', -1, '+Inf'],
-    [-Infinity, 'f', 2, '-Inf'],
-    [0.125, 'f', 2, '0.12'],
-    [0.375, 'f', 2, '0.38'],
-    [2.5, 'f', 0, '2'],
-    [1.005, 'f', 2, '1.00'],
-    [123.456, 'e', 2, '1.23e+02'],
-    [123.456, 'e', -1, '1.23456e+02'],
-    [1e-7, 'G', -1, '1E-07'],
-    [1234.5678, 'g', 3, '1.23e+03'],
-    [1, 'g', 3, '1'],
-    [100, 'g', 2, '1e+02'],
-    [9.9999, 'f', 2, '10.00'],
-    [1e21, 'f', -1, '1000000000000000000000'],
-  ] as const)('%s %s %s → %s', (x, f, p, want) => {
-    expect(formatFloat(x, f, p)).toBe(want);
-  });
-});
 
 describe('fmt.Sprintf', () => {
   it('pads and signs numbers', () => {
@@ -40,8 +9,6 @@ describe('fmt.Sprintf', () => {
   });
 
   it('quotes strings and runes like strconv', () => {
-    expect(goQuote('a"b\\c\n\t\u0001é\u00a0')).toBe('"a\\"b\\\\c\\n\\t\\x01é\\u00a0"');
-    expect(goQuote('é😀', true)).toBe('"\\u00e9\\U0001f600"');
     expect(sprintf('%q %+q %#q %q', ['x', 'é', 'a`b', int(97)])).toBe('"x" "\\u00e9" "a`b" \'a\'');
   });
 

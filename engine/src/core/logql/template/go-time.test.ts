@@ -1,4 +1,4 @@
-import { durationSeconds, fixedZone, formatTime, loadLocation, parseDuration, parseTime, timeString, UTC } from './go-time.js';
+import { fixedZone, formatTime, loadLocation, parseTime, timeString, UTC } from './go-time.js';
 import { GoTime } from './values.js';
 
 // 2006-01-02T15:04:05.123456789Z, a Monday
@@ -59,32 +59,3 @@ describe('Go time layouts (docs "Template functions" link to time#pkg-constants)
   });
 });
 
-describe('time.ParseDuration', () => {
-  it.each([
-    ['0', 0n],
-    ['1h30m', 5400000000000n],
-    ['1.5h', 5400000000000n],
-    ['-3ms', -3000000n],
-    ['100us', 100000n],
-    ['100µs', 100000n],
-    ['2m0.5s', 120500000000n],
-    ['.5s', 500000000n],
-  ])('%s', (s, ns) => {
-    expect(parseDuration(s)).toBe(ns);
-  });
-
-  it.each([
-    ['', 'time: invalid duration ""'],
-    ['abc', 'time: invalid duration "abc"'],
-    ['1', 'time: missing unit in duration "1"'],
-    ['1x', 'time: unknown unit "x" in duration "1x"'],
-    ['.s', 'time: invalid duration ".s"'],
-  ])('rejects %j', (s, msg) => {
-    expect(() => parseDuration(s)).toThrow(msg);
-  });
-
-  it('converts to seconds like Duration.Seconds()', () => {
-    expect(durationSeconds(parseDuration('3m10s'))).toBe(190);
-    expect(durationSeconds(parseDuration('1ms'))).toBe(0.001);
-  });
-});

@@ -1,9 +1,10 @@
 /**
  * The parts of Go's `time` package that Loki's template functions expose: layouts (`2006-01-02T15:04:05Z07:00`)
- * for formatting and parsing, locations, Time.String(), and ParseDuration. Times are nanoseconds since the epoch
- * (bigint) plus a location. Named zones use the runtime's IANA data through Intl; their abbreviations come from
- * Intl too, so a zone Go names by number (`+04`) may print with a letter abbreviation.
+ * for formatting and parsing, locations and Time.String() (durations are in util/go/duration.ts). Times are
+ * nanoseconds since the epoch (bigint) plus a location. Named zones use the runtime's IANA data through Intl; their
+ * abbreviations come from Intl too, so a zone Go names by number (`+04`) may print with a letter abbreviation.
  */
+import { timeQuote } from '../../util/go/quote.js';
 import { GoTime } from './values.js';
 
 export interface ZoneInfo {
@@ -554,8 +555,8 @@ export function parseTime(layout: string, value: string, loc: GoLocation): GoTim
   const fail = (elem: string, rest: string, msg = ''): never => {
     throw new TimeParseError(
       msg !== ''
-        ? `parsing time ${JSON.stringify(avalue)}${msg}`
-        : `parsing time ${JSON.stringify(avalue)} as ${JSON.stringify(alayout)}: cannot parse ${JSON.stringify(rest)} as ${JSON.stringify(elem)}`,
+        ? `parsing time ${timeQuote(avalue)}${msg}`
+        : `parsing time ${timeQuote(avalue)} as ${timeQuote(alayout)}: cannot parse ${timeQuote(rest)} as ${timeQuote(elem)}`,
     );
   };
   let year = 0;
@@ -578,7 +579,7 @@ export function parseTime(layout: string, value: string, loc: GoLocation): GoTim
     if (v2 === undefined) fail(ch.prefix, value);
     value = v2!;
     if (ch.std === Std.None) {
-      if (value.length !== 0) fail('', value, `: extra text: ${JSON.stringify(value)}`);
+      if (value.length !== 0) fail('', value, `: extra text: ${timeQuote(value)}`);
       break;
     }
     layout = ch.suffix;
@@ -836,82 +837,3 @@ export function parseTime(layout: string, value: string, loc: GoLocation): GoTim
 
 /** Go's zero time.Time (January 1, year 1, 00:00:00 UTC), what toDate returns on a parse error. */
 export const ZERO_TIME = new GoTime(-62135596800n * NS, UTC);
-
-// --- durations -------------------------------------------------------------------------------------------------
-
-const UNITS: Record<string, bigint> = {
-  ns: 1n,
-  us: 1000n,
-  'µs': 1000n, // U+00B5
-  'μs': 1000n, // U+03BC
-  ms: 1_000_000n,
-  s: NS,
-  m: 60n * NS,
-  h: 3600n * NS,
-};
-
-function quoteDuration(s: string): string {
-  return '"' + s.replace(/[\\"]/g, (c) => '\\' + c) + '"';
-}
-
-/** time.ParseDuration, in nanoseconds. Throws Error with Go's message. */
-export function parseDuration(orig: string): bigint {
-  let s = orig;
-  let neg = false;
-  const invalid = (): never => {
-    throw new Error(`time: invalid duration ${quoteDuration(orig)}`);
-  };
-  if (s !== '' && (s[0] === '-' || s[0] === '+')) {
-    neg = s[0] === '-';
-    s = s.slice(1);
-  }
-  if (s === '0') return 0n;
-  if (s === '') invalid();
-  let d = 0n;
-  const max = 1n << 63n;
-  while (s !== '') {
-    if (!(s[0] === '.' || (s[0]! >= '0' && s[0]! <= '9'))) invalid();
-    const im = /^[0-9]*/.exec(s)![0];
-    const pre = im.length > 0;
-    let v = im.length > 0 ? BigInt(im) : 0n;
-    if (v >= max) invalid();
-    s = s.slice(im.length);
-    let frac = '';
-    let post = false;
-    if (s[0] === '.') {
-      s = s.slice(1);
-      frac = /^[0-9]*/.exec(s)![0];
-      post = frac.length > 0;
-      s = s.slice(frac.length);
-    }
-    if (!pre && !post) invalid();
-    let i = 0;
-    while (i < s.length && !(s[i] === '.' || (s[i]! >= '0' && s[i]! <= '9'))) i++;
-    if (i === 0) throw new Error(`time: missing unit in duration ${quoteDuration(orig)}`);
-    const u = s.slice(0, i);
-    s = s.slice(i);
-    const unit = UNITS[u];
-    if (unit === undefined) throw new Error(`time: unknown unit ${quoteDuration(u)} in duration ${quoteDuration(orig)}`);
-    if (v > max / unit) invalid();
-    v *= unit;
-    if (frac.length > 0) {
-      // Go computes the fraction in float64 (f * unit/scale), truncated.
-      const f = Number(frac.slice(0, 18));
-      const scale = 10 ** Math.min(frac.length, 18);
-      v += BigInt(Math.trunc(f * (Number(unit) / scale)));
-      if (v > max) invalid();
-    }
-    d += v;
-    if (d > max) invalid();
-  }
-  if (neg) return -d;
-  if (d > max - 1n) invalid();
-  return d;
-}
-
-/** Duration.Seconds(). */
-export function durationSeconds(d: bigint): number {
-  const sec = d / NS;
-  const nsec = d % NS;
-  return Number(sec) + Number(nsec) / 1e9;
-}

@@ -10,7 +10,4 @@ export {
   type TemplateOptions,
 } from './template.js';
 export type { TemplateData } from './values.js';
-export { formatFloat, goQuote, sprintf } from './go-fmt.js';
-export { parseDuration, durationSeconds } from './go-time.js';
-export { parseBytes as parseHumanBytes } from './functions.js';
-export { parseGoFloat, parseGoInt } from './parser.js';
+export { sprintf } from './go-fmt.js';

@@ -3,6 +3,7 @@
  * comment actions, and the tokens inside actions. Positions are JS string indices; error messages convert
  * them to Go's byte columns where they are shown.
  */
+import { goQuote } from '../../util/go/quote.js';
 
 export const enum I {
   Error,
@@ -401,13 +402,13 @@ export function lex(input: string): Item[] {
   };
   const lexNumber = (): boolean => {
     if (!scanNumber()) {
-      errorf(`bad number syntax: ${JSON.stringify(input.slice(start, pos))}`);
+      errorf(`bad number syntax: ${goQuote(input.slice(start, pos))}`);
       return false;
     }
     const sign = input[pos];
     if (sign === '+' || sign === '-') {
       if (!scanNumber() || input[pos - 1] !== 'i') {
-        errorf(`bad number syntax: ${JSON.stringify(input.slice(start, pos))}`);
+        errorf(`bad number syntax: ${goQuote(input.slice(start, pos))}`);
         return false;
       }
       emit(I.Complex);

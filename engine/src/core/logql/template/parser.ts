@@ -15,6 +15,8 @@ import type {
   VariableNode,
 } from './ast.js';
 import { nodeString } from './ast.js';
+import { goQuote } from '../../util/go/quote.js';
+import { parseGoFloat, parseGoInt } from '../../util/go/strconv.js';
 import { I, lex, type Item } from './lexer.js';
 
 export class TemplateParseError extends Error {
@@ -111,85 +113,6 @@ export function goUnquote(q: string): string | undefined {
   return Buffer.from(out).toString('utf8');
 }
 
-function underscoreOK(s: string): boolean {
-  let saw = '^';
-  let i = 0;
-  if (s[0] === '-' || s[0] === '+') s = s.slice(1);
-  let hex = false;
-  if (s.length >= 2 && s[0] === '0' && 'boxBOX'.includes(s[1]!)) {
-    i = 2;
-    saw = '0';
-    hex = s[1] === 'x' || s[1] === 'X';
-  }
-  for (; i < s.length; i++) {
-    const c = s[i]!;
-    if ((c >= '0' && c <= '9') || (hex && /[a-fA-F]/.test(c))) {
-      saw = '0';
-      continue;
-    }
-    if (c === '_') {
-      if (saw !== '0') return false;
-      saw = '_';
-      continue;
-    }
-    if (saw === '_') return false;
-    saw = '!';
-  }
-  return saw !== '_';
-}
-
-/** strconv.ParseInt(s, 0, 64) (or ParseUint when `unsigned`); undefined on a syntax or range error. */
-export function parseGoInt(s: string, unsigned = false): bigint | undefined {
-  let t = s;
-  let neg = false;
-  if (!unsigned && (t[0] === '+' || t[0] === '-')) {
-    neg = t[0] === '-';
-    t = t.slice(1);
-  }
-  if (t.includes('_')) {
-    if (!underscoreOK(t)) return undefined;
-    t = t.replace(/_/g, '');
-  }
-  let v: bigint;
-  if (/^0[xX][0-9a-fA-F]+$/.test(t)) v = BigInt(t);
-  else if (/^0[bB][01]+$/.test(t)) v = BigInt(t);
-  else if (/^0[oO][0-7]+$/.test(t)) v = BigInt('0o' + t.slice(2));
-  else if (/^0[0-7]+$/.test(t)) v = BigInt('0o' + t.slice(1));
-  else if (/^(0|[1-9][0-9]*)$/.test(t)) v = BigInt(t);
-  else return undefined;
-  if (neg) v = -v;
-  if (unsigned ? v > 0xffffffffffffffffn : v > 0x7fffffffffffffffn || v < -0x8000000000000000n) return undefined;
-  return v;
-}
-
-/** strconv.ParseFloat(s, 64); undefined on a syntax or range error. */
-export function parseGoFloat(s: string): number | undefined {
-  let t = s;
-  if (t.includes('_')) {
-    if (!underscoreOK(t)) return undefined;
-    t = t.replace(/_/g, '');
-  }
-  const lower = t.toLowerCase();
-  const unsigned = lower.replace(/^[+-]/, '');
-  if (unsigned === 'inf' || unsigned === 'infinity') return lower[0] === '-' ? -Infinity : Infinity;
-  if (unsigned === 'nan') return NaN;
-  const hex = /^([+-]?)0x([0-9a-f]*)(?:\.([0-9a-f]*))?p([+-]?\d+)$/.exec(lower);
-  if (hex !== null) {
-    const int = hex[2]!;
-    const frac = hex[3] ?? '';
-    if (int.length + frac.length === 0) return undefined;
-    let m = 0;
-    for (const c of int + frac) m = m * 16 + parseInt(c, 16);
-    const v = m * 2 ** (Number(hex[4]) - 4 * frac.length);
-    if (!Number.isFinite(v)) return undefined;
-    return hex[1] === '-' ? -v : v;
-  }
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return undefined;
-  const v = Number(t);
-  if (!Number.isFinite(v)) return undefined;
-  return v;
-}
-
 // --- parser ----------------------------------------------------------------------------------------------------
 
 class Parser {
@@ -269,8 +192,8 @@ class Parser {
     if (t.typ === I.Error) return t.val;
     if (t.typ > I.Keyword) return `<${t.val}>`;
     const runes = Array.from(t.val);
-    if (runes.length > 10) return JSON.stringify(runes.slice(0, 10).join('')) + '...';
-    return JSON.stringify(t.val);
+    if (runes.length > 10) return goQuote(runes.slice(0, 10).join('')) + '...';
+    return goQuote(t.val);
   }
 
   private unexpected(t: Item, context: string): never {
@@ -327,7 +250,7 @@ class Parser {
   private addDefinition(name: string, list: ListNode): void {
     const existing = this.defined.get(name);
     if (existing !== undefined && !isEmptyTree(existing) && !isEmptyTree(list)) {
-      this.errorf(`template: multiple definition of template ${JSON.stringify(name)}`);
+      this.errorf(`template: multiple definition of template ${goQuote(name)}`);
     }
     if (existing === undefined || isEmptyTree(existing)) this.defined.set(name, list);
   }
@@ -562,7 +485,7 @@ class Parser {
         case 'number':
         case 'nil':
         case 'dot':
-          this.errorf(`unexpected . after term ${JSON.stringify(nodeString(node))}`);
+          this.errorf(`unexpected . after term ${goQuote(nodeString(node))}`);
       }
       return { type: 'chain', pos, node, field: fields };
     }
@@ -573,7 +496,7 @@ class Parser {
     const t = this.nextNonSpace();
     switch (t.typ) {
       case I.Identifier:
-        if (!this.hasFunction(t.val)) this.errorf(`function ${JSON.stringify(t.val)} not defined`);
+        if (!this.hasFunction(t.val)) this.errorf(`function ${goQuote(t.val)} not defined`);
         return { type: 'identifier', pos: t.pos, ident: t.val };
       case I.Dot:
         return { type: 'dot', pos: t.pos };
@@ -581,7 +504,7 @@ class Parser {
         return { type: 'nil', pos: t.pos };
       case I.Variable: {
         const v = newVariable(t.pos, t.val);
-        if (!this.vars.includes(v.ident[0]!)) this.errorf(`undefined variable ${JSON.stringify(v.ident[0])}`);
+        if (!this.vars.includes(v.ident[0]!)) this.errorf(`undefined variable ${goQuote(v.ident[0])}`);
         return v;
       }
       case I.Field:
@@ -628,15 +551,15 @@ class Parser {
     }
     if (t.typ === I.Complex || text.endsWith('i')) {
       // Complex constants are valid Go but no LogQL template function takes one.
-      this.errorf(`complex constants are not supported: ${JSON.stringify(text)}`);
+      this.errorf(`complex constants are not supported: ${goQuote(text)}`);
     }
     const u = parseGoInt(text, true);
-    if (u !== undefined) {
+    if (typeof u === 'bigint') {
       n.isUint = true;
       n.int = u;
     }
     const i = parseGoInt(text);
-    if (i !== undefined) {
+    if (typeof i === 'bigint') {
       n.isInt = true;
       n.int = i;
       if (i === 0n) n.isUint = true;
@@ -646,8 +569,8 @@ class Parser {
       n.float = Number(n.int);
     } else {
       const f = parseGoFloat(text);
-      if (f !== undefined) {
-        if (!/[.eEpP]/.test(text)) this.errorf(`integer overflow: ${JSON.stringify(text)}`);
+      if (typeof f === 'number') {
+        if (!/[.eEpP]/.test(text)) this.errorf(`integer overflow: ${goQuote(text)}`);
         n.isFloat = true;
         n.float = f;
         if (Number.isInteger(f) && Math.abs(f) < 2 ** 63) {
@@ -657,7 +580,7 @@ class Parser {
         }
       }
     }
-    if (!n.isInt && !n.isUint && !n.isFloat) this.errorf(`illegal number syntax: ${JSON.stringify(text)}`);
+    if (!n.isInt && !n.isUint && !n.isFloat) this.errorf(`illegal number syntax: ${goQuote(text)}`);
     const isHexInt = /^0[xX]./.test(text) && !/[pP]/.test(text);
     n.ideal = n.isFloat && !isHexInt && /[.eEpP]/.test(text) ? 'float' : n.isInt ? 'int' : 'overflow';
     return n;

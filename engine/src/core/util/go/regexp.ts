@@ -1,35 +1,51 @@
-import { goBackquote } from './go-fmt.js';
-
 /**
- * Go regular expressions (RE2 syntax, as Loki and Prometheus compile them) translated to JavaScript. LogQL users
- * write `(?i)`, `(?P<name>…)`, `\z` and POSIX classes; JavaScript reads some of these differently or not at all, and
- * Loki reports Go's exact error texts. The translation parses the Go syntax itself (mirroring Go's regexp/syntax
- * checks and messages) and emits an equivalent pattern for the `v` flag. Capturing groups keep their numbers; names
- * are returned separately because Go allows names JavaScript does not (duplicates, leading digits).
+ * Go regular expressions (RE2 syntax, as Loki and Prometheus compile them) on V8. LogQL users write `(?i)`,
+ * `(?P<name>…)`, `\z` and POSIX classes; V8 reads some of these differently or not at all, and Loki reports Go's
+ * exact error texts. The translation parses the Go syntax itself (mirroring Go's regexp/syntax checks and messages)
+ * and emits an equivalent pattern for the `v` flag:
+ *  - `.` excludes only `\n` (V8 also excludes `\r`, U+2028, U+2029); `\s`, `\d`, `\w`, `\b` are ASCII;
+ *  - `(?m)` `^`/`$` break only at `\n`; `\A`, `\z`, `\Q…\E`, POSIX classes, `\pN`, `\x{…}`, octal escapes;
+ *  - inline flags `(?i)`, `(?s)`, `(?m)`, `(?U)` anywhere, scoped to their group as in Go (`i` becomes the `i` flag
+ *    when it covers the whole pattern, else V8's `(?i:…)` modifier groups; the others are resolved here);
+ *  - literal `{`, `}` and `]` that Go accepts but V8's `u`/`v` modes reject.
+ * Capturing groups keep their numbers; names are returned separately (Go's SubexpNames) because Go allows names
+ * V8 does not (duplicates, leading digits).
  */
 
-/** A Go regexp compile error; `message` is Go's: `error parsing regexp: <code>: \`<expr>\``. */
+/**
+ * A Go regexp compile error; `message` is Go's: `error parsing regexp: <code>: \`<expr>\``, the expression between
+ * plain backquotes whatever it holds (not `%#q`, which would switch to "…" for a newline or a backquote).
+ */
 export class GoRegexpError extends Error {
   constructor(
     readonly code: string,
     readonly expr: string,
   ) {
-    super(`error parsing regexp: ${code}: ${goBackquote(expr)}`);
+    super(`error parsing regexp: ${code}: \`${expr}\``);
     this.name = 'GoRegexpError';
   }
 }
 
-export interface GoRegexp {
+export interface GoRegexpSource {
   /** JavaScript pattern source, to be compiled with `flags`. */
   source: string;
+  /** `v`, plus `i` when the whole pattern folds case. */
   flags: string;
-  /** The name of each capturing group (index 0 is group 1); undefined for unnamed groups. */
-  names: Array<string | undefined>;
+  /** Go's SubexpNames(): index = group number, "" for unnamed groups; [0] is "". */
+  names: string[];
+}
+
+export interface GoRegexp extends GoRegexpSource {
+  re: RegExp;
+  /** Number of capturing groups (Go's NumSubexp). */
+  numSubexp: number;
 }
 
 export interface GoRegexpOptions {
   /** `.` matches `\n` from the start, as `(?s)` does (Prometheus label matchers). */
   dotNL?: boolean;
+  /** Extra JavaScript flags for the compiled RegExp (`g`, `y`, `d`). */
+  flags?: string;
 }
 
 interface Flags {
@@ -41,8 +57,8 @@ interface Flags {
 
 interface Atom {
   src: string;
-  /** An empty-width assertion: JavaScript refuses to quantify these bare. */
-  assertion: boolean;
+  /** An empty-width assertion, or an already repeated atom: JavaScript refuses to quantify these bare. */
+  wrap: boolean;
 }
 
 interface Frame {
@@ -139,22 +155,26 @@ class Translator {
   private pos = 0;
   private flags: Flags;
   private readonly stack: Frame[] = [];
-  private readonly names: Array<string | undefined> = [];
+  private readonly names: string[] = [''];
   /** Text from the previous repetition operator to the end of the input (Go's lastRepeat), for `a**` errors. */
   private lastRepeat = '';
   /** Whether a case-folding and a case-sensitive atom were emitted (decides between the `i` flag and `(?i:…)`). */
   sawFold = false;
   sawExact = false;
+  /** Whether `\b` or `\B` was emitted: V8's are Unicode-aware under the `i` flag, Go's are ASCII. */
+  sawBoundary = false;
 
   constructor(
     private readonly src: string,
     dotNL: boolean,
     private readonly foldMode: 'global' | 'wrap',
+    /** Emit `\b` as `(?-i:\b)`, for a pattern compiled with the `i` flag. */
+    private readonly guardBoundaries = false,
   ) {
     this.flags = { i: false, m: false, s: dotNL, U: false };
   }
 
-  translate(): GoRegexp {
+  translate(): GoRegexpSource {
     this.stack.push({ alternatives: [[]], savedFlags: { ...this.flags }, open: '' });
     const s = this.src;
     while (this.pos < s.length) {
@@ -235,9 +255,9 @@ class Translator {
     return alternatives.map((atoms) => atoms.map((a) => a.src).join('')).join('|');
   }
 
-  private push(src: string, assertion = false): void {
+  private push(src: string, wrap = false): void {
     const alts = this.top().alternatives;
-    alts[alts.length - 1]!.push({ src, assertion });
+    alts[alts.length - 1]!.push({ src, wrap });
   }
 
   /** Pushes a character-matching atom, honouring case folding; case-free atoms (digits, `.`) need none. */
@@ -263,8 +283,9 @@ class Translator {
     const atoms = alts[alts.length - 1]!;
     const last = atoms[atoms.length - 1];
     if (last === undefined) throw new GoRegexpError(ERR_MISSING_REPEAT_ARG, s.slice(start, this.pos));
-    const base = last.assertion ? `(?:${last.src})` : last.src;
-    atoms[atoms.length - 1] = { src: base + op + (lazy ? '?' : ''), assertion: false };
+    // Go allows a repetition of a repetition when something came between (`a*(?i)*`); V8 needs a group for it.
+    const base = last.wrap ? `(?:${last.src})` : last.src;
+    atoms[atoms.length - 1] = { src: base + op + (lazy ? '?' : ''), wrap: true };
   }
 
   private parseRepeat(): { min: number; max: number } | undefined {
@@ -284,7 +305,7 @@ class Translator {
     const start = this.pos;
     if (s[this.pos + 1] !== '?') {
       this.pos++;
-      this.names.push(undefined);
+      this.names.push('');
       this.stack.push({ alternatives: [[]], savedFlags: { ...this.flags }, open: '(' });
       return;
     }
@@ -292,7 +313,7 @@ class Translator {
     if ((t.length > 4 && t[2] === 'P' && t[3] === '<') || (t.length > 3 && t[2] === '<')) {
       const begin = t[2] === 'P' ? 4 : 3;
       const end = t.indexOf('>');
-      if (end < 0) throw new GoRegexpError(ERR_INVALID_NAMED_CAPTURE, s);
+      if (end < 0) throw new GoRegexpError(ERR_INVALID_NAMED_CAPTURE, t);
       const name = t.slice(begin, end);
       if (!/^[A-Za-z0-9_]+$/.test(name)) throw new GoRegexpError(ERR_INVALID_NAMED_CAPTURE, t.slice(0, end + 1));
       this.pos += end + 1;
@@ -353,12 +374,10 @@ class Translator {
         this.push('$', true);
         return;
       case 'b':
-        this.pos += 2;
-        this.push('\\b', true);
-        return;
       case 'B':
         this.pos += 2;
-        this.push('\\B', true);
+        this.sawBoundary = true;
+        this.push(this.guardBoundaries ? `(?-i:\\${next})` : `\\${next}`, true);
         return;
       case 'C':
         throw new GoRegexpError(ERR_INVALID_ESCAPE, '\\C');
@@ -549,16 +568,138 @@ class Translator {
 }
 
 /** Translates a Go regexp; throws GoRegexpError with Go's message when Go would refuse it. */
-export function translateGoRegexp(pattern: string, opts: GoRegexpOptions = {}): GoRegexp {
-  const probe = new Translator(pattern, opts.dotNL ?? false, 'global');
+export function translateGoRegexp(pattern: string, opts: GoRegexpOptions = {}): GoRegexpSource {
+  const dotNL = opts.dotNL ?? false;
+  const probe = new Translator(pattern, dotNL, 'global');
   const global = probe.translate();
   // `(?i)` over the whole pattern (the usual case) becomes the `i` flag; a partial one needs scoped modifiers.
-  if (!(probe.sawFold && probe.sawExact)) return global;
-  return new Translator(pattern, opts.dotNL ?? false, 'wrap').translate();
+  if (probe.sawFold && probe.sawExact) return new Translator(pattern, dotNL, 'wrap').translate();
+  if (probe.sawFold && probe.sawBoundary) return new Translator(pattern, dotNL, 'global', true).translate();
+  return global;
 }
 
-/** Compiles a Go regexp to a JavaScript RegExp with the same matching behaviour. */
-export function compileGoRegexp(pattern: string, opts: GoRegexpOptions = {}): RegExp {
+/**
+ * Compiles a Go regexp to a JavaScript RegExp with the same matching behaviour (Go's regexp.Compile); throws
+ * GoRegexpError with Go's message when Go would refuse the pattern.
+ */
+export function compileGoRegexp(pattern: string, opts: GoRegexpOptions = {}): GoRegexp {
   const t = translateGoRegexp(pattern, opts);
-  return new RegExp(t.source, t.flags);
+  let re: RegExp;
+  try {
+    re = new RegExp(t.source, t.flags + (opts.flags ?? ''));
+  } catch (e) {
+    // Not expected (the translation emits valid V8 syntax); reported in Go's form rather than as a crash.
+    throw new GoRegexpError((e as Error).message, pattern);
+  }
+  return { ...t, re, numSubexp: t.names.length - 1 };
+}
+
+/** Width in UTF-16 units of the code point at `i` (0 at the end). */
+function cpWidth(s: string, i: number): number {
+  if (i >= s.length) return 0;
+  const c = s.charCodeAt(i);
+  return c >= 0xd800 && c <= 0xdbff && i + 1 < s.length ? 2 : 1;
+}
+
+/**
+ * Go's FindAll iteration: successive non-overlapping matches, where an empty match right after the previous match
+ * is skipped. `re` must have the `g` flag.
+ */
+export function goFindAll(re: RegExp, s: string, deliver: (m: RegExpExecArray) => void, limit = -1): void {
+  let pos = 0;
+  let prevEnd = -1;
+  let n = 0;
+  while ((limit < 0 || n < limit) && pos <= s.length) {
+    re.lastIndex = pos;
+    const m = re.exec(s);
+    if (m === null) break;
+    const mStart = m.index;
+    const mEnd = mStart + m[0].length;
+    let accept = true;
+    if (mEnd === pos) {
+      if (mStart === prevEnd) accept = false;
+      pos += cpWidth(s, pos) || 1;
+    } else {
+      pos = mEnd;
+    }
+    prevEnd = mEnd;
+    if (accept) {
+      deliver(m);
+      n++;
+    }
+  }
+}
+
+/**
+ * Go's Regexp.ReplaceAllString family: `repl` computes the text for one match. An empty match right after the
+ * previous match is not replaced. `re` must have the `g` flag.
+ */
+export function goReplaceAll(re: RegExp, src: string, repl: (m: RegExpExecArray) => string): string {
+  let out = '';
+  let lastEnd = 0;
+  let searchPos = 0;
+  while (searchPos <= src.length) {
+    re.lastIndex = searchPos;
+    const m = re.exec(src);
+    if (m === null) break;
+    const a0 = m.index;
+    const a1 = a0 + m[0].length;
+    out += src.slice(lastEnd, a0);
+    if (a1 > lastEnd || a0 === 0) out += repl(m);
+    lastEnd = a1;
+    const width = cpWidth(src, searchPos);
+    if (searchPos + width > a1) searchPos += width;
+    else if (searchPos + 1 > a1) searchPos++;
+    else searchPos = a1;
+  }
+  return out + src.slice(lastEnd);
+}
+
+/** Letters, decimal digits and `_`: the characters of a `$name` in an expansion template. */
+const NAME_CHARS = /[\p{L}\p{Nd}_]*/uy;
+
+/**
+ * Go's Regexp.Expand for one match: `$1`, `${1}`, `$name`, `${name}`, `$$`. A `$name` takes the longest run of
+ * letters, digits and `_`; unknown names and groups expand to "". `names` is Go's SubexpNames.
+ */
+export function goExpand(template: string, m: RegExpExecArray, names: readonly string[]): string {
+  let out = '';
+  let i = 0;
+  while (i < template.length) {
+    const d = template.indexOf('$', i);
+    if (d < 0) {
+      out += template.slice(i);
+      break;
+    }
+    out += template.slice(i, d);
+    i = d + 1;
+    if (template[i] === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    const brace = template[i] === '{';
+    const nameStart = brace ? i + 1 : i;
+    NAME_CHARS.lastIndex = nameStart;
+    const j = nameStart + (NAME_CHARS.exec(template)?.[0].length ?? 0);
+    if (j === nameStart || (brace && template[j] !== '}')) {
+      out += '$';
+      continue;
+    }
+    const name = template.slice(nameStart, j);
+    i = brace ? j + 1 : j;
+    // A number has at most 9 digits and no leading zero (Go stops at 1e8 before adding a digit); else it is a name.
+    const num = /^(?:0|[1-9][0-9]{0,8})$/.test(name) ? Number(name) : -1;
+    if (num >= 0) {
+      if (num < m.length && m[num] !== undefined) out += m[num];
+    } else {
+      for (let g = 1; g < names.length; g++) {
+        if (names[g] === name && m[g] !== undefined) {
+          out += m[g];
+          break;
+        }
+      }
+    }
+  }
+  return out;
 }
