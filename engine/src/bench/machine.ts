@@ -12,8 +12,10 @@ export interface MachineFacts {
   kernel: string;
   /** File system type of the benchmark's data directory (fsync cost depends on it). */
   dataFs: string;
-  /** 1-minute load average when the run started: other work on the machine skews the wall-clock figures. */
+  /** 1-minute load average when the run started. */
   load1: number;
+  /** Share of all CPUs busy (any process) over one second before the run: other work skews wall-clock figures. */
+  busyBefore: number;
 }
 
 function readText(file: string): string | undefined {
@@ -24,7 +26,24 @@ function readText(file: string): string | undefined {
   }
 }
 
-export function machineFacts(dataDir: string): MachineFacts {
+/** Jiffies of all CPUs from /proc/stat: [busy, total]. */
+function cpuJiffies(): [number, number] {
+  const line = (readText('/proc/stat') ?? '').split('\n')[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  return [total - idle, total];
+}
+
+/** Fraction of all CPUs that were busy during the next `ms` milliseconds (0 when /proc/stat is unreadable). */
+export async function machineBusy(ms = 1000): Promise<number> {
+  const [b0, t0] = cpuJiffies();
+  await new Promise((r) => setTimeout(r, ms));
+  const [b1, t1] = cpuJiffies();
+  return t1 > t0 ? (b1 - b0) / (t1 - t0) : 0;
+}
+
+export async function machineFacts(dataDir: string): Promise<MachineFacts> {
   const cpuinfo = readText('/proc/cpuinfo') ?? '';
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
   let dataFs = 'unknown';
@@ -41,6 +60,7 @@ export function machineFacts(dataDir: string): MachineFacts {
     kernel: `${os.type()} ${os.release()}`,
     dataFs,
     load1: Math.round(os.loadavg()[0]! * 100) / 100,
+    busyBefore: await machineBusy(),
   };
 }
 
@@ -114,6 +134,6 @@ export function threadCpuDelta(
 export function formatFacts(f: MachineFacts): string {
   return (
     `${f.cpuModel}, ${f.cores} cores, ${f.ramGiB} GiB RAM, Node ${f.node}, ${f.kernel}, data on ${f.dataFs}, ` +
-    `load average ${f.load1} at the start`
+    `CPUs ${(f.busyBefore * 100).toFixed(0)}% busy with other work just before the run (load average ${f.load1})`
   );
 }

@@ -1,6 +1,5 @@
 import { EngineError } from '../errors.js';
 import type { Limits } from '../limits/limits.js';
-import { TokenBucket } from '../limits/token-bucket.js';
 import type { LabelMatcher } from '../logql/syntax/matcher.js';
 import { matchesAll } from '../logql/syntax/matcher.js';
 import type { EngineMetrics } from '../metrics.js';
@@ -115,9 +114,7 @@ export class Ingester {
         let bytes = 0;
         for (const e of s.entries) bytes += e.line.length;
         const burst = Math.max(lim.per_stream_rate_limit_burst, rate);
-        stream.bucket ??= new TokenBucket(rate, burst, now);
-        stream.bucket.setLimits(rate, burst);
-        if (!stream.bucket.allow(bytes, now)) {
+        if (!stream.allowBytes(bytes, rate, burst, now)) {
           failures.push(
             streamFailure(s, 'per_stream_rate_limit', 'rate_limited', perStreamRateMessage(rate, s.canonical, bytes)),
           );

@@ -2,7 +2,6 @@ import { MemChunk, type ChunkEntry } from '../chunk/mem-chunk.js';
 import type { ChunkEncoding } from '../chunk/codec.js';
 import type { Direction, Labels } from '../model.js';
 import type { PeriodConfig } from '../storage/schema.js';
-import { TokenBucket } from '../limits/token-bucket.js';
 import type { ChunkRef } from '../storage/chunk-key.js';
 
 /** Why a chunk was closed and flushed (the `reason` label of loki_ingester_chunks_flushed_total). */
@@ -45,7 +44,9 @@ export class Stream {
   chunks: ChunkDesc[] = [];
   /** Newest timestamp accepted so far (out-of-order window is measured from it). */
   newestTs = -(2n ** 63n);
-  bucket: TokenBucket | undefined;
+  /** Per-stream rate limit state (a token bucket kept as two numbers: no object per stream). */
+  private tokens = -1;
+  private tokensAt = 0;
 
   constructor(
     readonly ref: number,
@@ -53,6 +54,24 @@ export class Stream {
     readonly canonical: string,
     readonly fingerprint: string,
   ) {}
+
+  /**
+   * Takes `bytes` from the stream's rate-limit bucket (`rate` bytes/s, at most `burst` stored; a fresh stream starts
+   * full). False when the push would exceed the limit.
+   */
+  allowBytes(bytes: number, rate: number, burst: number, nowMs: number): boolean {
+    if (this.tokens < 0) {
+      this.tokens = burst;
+      this.tokensAt = nowMs;
+    } else if (nowMs > this.tokensAt) {
+      this.tokens = Math.min(burst, this.tokens + ((nowMs - this.tokensAt) / 1000) * rate);
+      this.tokensAt = nowMs;
+    }
+    this.tokens = Math.min(this.tokens, burst);
+    if (bytes > this.tokens) return false;
+    this.tokens -= bytes;
+    return true;
+  }
 
   head(): ChunkDesc | undefined {
     const last = this.chunks[this.chunks.length - 1];

@@ -1,0 +1,319 @@
+/**
+ * The engine as a child process for the HTTP benchmarks (`node engine/dist/main.js -config.file=...`), with a data
+ * directory of its own, CPU accounting from /proc, an optional inspector session for CPU profiles, and a cleanup
+ * that runs however the benchmark ends (children killed, temp dirs removed).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import WebSocket from 'ws';
+import type { CpuProfile } from './cpu-profile.js';
+import { processCpuSeconds, threadCpuSeconds } from './machine.js';
+
+export const ENGINE_ROOT = resolve(import.meta.dirname, '../..');
+export const REPO_ROOT = resolve(ENGINE_ROOT, '..');
+
+// ── cleanup ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
+const children = new Set<ChildProcess>();
+const dirs = new Set<string>();
+
+function cleanupNow(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs.clear();
+}
+
+let installed = false;
+/** Kill children and remove temp dirs on exit, Ctrl-C, SIGTERM and crashes. */
+export function installCleanup(): void {
+  if (installed) return;
+  installed = true;
+  process.on('exit', cleanupNow);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      cleanupNow();
+      process.exit(130);
+    });
+  }
+}
+
+export function benchTempDir(prefix: string, base = tmpdir()): string {
+  const d = mkdtempSync(join(base, prefix));
+  dirs.add(d);
+  return d;
+}
+
+export function removeTempDir(d: string): void {
+  rmSync(d, { recursive: true, force: true });
+  dirs.delete(d);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => done(port));
+    });
+  });
+}
+
+// ── config ──────────────────────────────────────────────────────────────────────────────────────────────────────
+
+export interface BenchConfigOptions {
+  dir: string;
+  port: number;
+  encoding?: string;
+  fsync?: 'always' | 'batch' | 'never';
+  walEnabled?: boolean;
+  /** Multi-tenant (X-Scope-OrgID required); otherwise everything goes to tenant `fake`. */
+  auth?: boolean;
+}
+
+/**
+ * Single binary, filesystem store, schema v13, WAL on with fsync always (the default), lz4 256 KiB blocks and a
+ * 1.5 MiB target (the Loki reference runs used the same chunk settings). Limits are out of the way: the benchmark
+ * measures ingestion, not rate limiting.
+ */
+export function benchConfig(o: BenchConfigOptions): string {
+  return `
+auth_enabled: ${o.auth ?? false}
+server:
+  http_listen_address: 127.0.0.1
+  http_listen_port: ${o.port}
+  log_level: warn
+common:
+  path_prefix: ${o.dir}
+  storage:
+    filesystem:
+      chunks_directory: ${o.dir}/chunks
+      rules_directory: ${o.dir}/rules
+schema_config:
+  configs:
+    - from: "2020-01-01"
+      store: tsdb
+      object_store: filesystem
+      schema: v13
+      index:
+        prefix: index_
+        period: 24h
+ingester:
+  chunk_encoding: ${o.encoding ?? 'lz4-256k'}
+  chunk_block_size: 262144
+  chunk_target_size: 1572864
+  wal:
+    enabled: ${o.walEnabled ?? true}
+    dir: ${o.dir}/wal
+    fsync: ${o.fsync ?? 'always'}
+limits_config:
+  ingestion_rate_mb: 1000000
+  ingestion_burst_size_mb: 1000000
+  per_stream_rate_limit: 1GB
+  per_stream_rate_limit_burst: 1GB
+  max_global_streams_per_user: 0
+  max_streams_per_user: 0
+  reject_old_samples: false
+  creation_grace_period: 24h
+`;
+}
+
+// ── the child ───────────────────────────────────────────────────────────────────────────────────────────────────
+
+export interface StartOptions {
+  /** Extra node flags, e.g. ['--max-old-space-size=4096']. */
+  nodeArgs?: string[];
+  /** Open an inspector port so `startProfile`/`stopProfile` work. */
+  inspect?: boolean;
+  encoding?: string;
+  fsync?: 'always' | 'batch' | 'never';
+  auth?: boolean;
+}
+
+export class EngineChild {
+  stderr = '';
+  private inspectorUrl: string | undefined;
+  private ws: WebSocket | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(opts: StartOptions = {}): Promise<EngineChild> {
+    const dir = benchTempDir('strata-bench-');
+    const port = await freePort();
+    const configFile = join(dir, 'config.yaml');
+    writeFileSync(configFile, benchConfig({ dir, port, encoding: opts.encoding, fsync: opts.fsync, auth: opts.auth }));
+    const args = [...(opts.nodeArgs ?? [])];
+    if (opts.inspect) args.push('--inspect=127.0.0.1:0');
+    args.push(join(ENGINE_ROOT, 'dist/main.js'), `-config.file=${configFile}`);
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.add(child);
+    const e = new EngineChild(child, port, dir);
+    child.stderr!.on('data', (d: Buffer) => {
+      e.stderr += d.toString();
+      if (e.stderr.length > 1 << 20) e.stderr = e.stderr.slice(-(1 << 19));
+      e.inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(e.stderr)?.[1];
+    });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`engine exited with ${child.exitCode} while starting:\n${e.stderr}`);
+      if (Date.now() > deadline) {
+        await e.stop();
+        throw new Error(`engine not ready within 30 s:\n${e.stderr}`);
+      }
+      const ready = await get(`${e.url}/ready`).catch(() => undefined);
+      if (ready?.status === 200) break;
+      await sleep(50);
+    }
+    if (opts.inspect) await e.connectInspector();
+    return e;
+  }
+
+  /** utime + stime of the whole engine process (every thread), seconds. */
+  cpuSeconds(): number {
+    return processCpuSeconds(this.pid);
+  }
+
+  threads(): Map<number, { name: string; cpu: number }> {
+    return threadCpuSeconds(this.pid);
+  }
+
+  async metrics(): Promise<string> {
+    const r = await get(`${this.url}/metrics`);
+    return r.body;
+  }
+
+  /** Kills the engine (SIGKILL: nothing to flush, the data directory is thrown away) and removes its directory. */
+  async stop(): Promise<void> {
+    this.ws?.close();
+    const c = this.child;
+    if (c.exitCode === null && c.signalCode === null) {
+      await new Promise<void>((done) => {
+        c.once('exit', () => done());
+        c.kill('SIGKILL');
+      });
+    }
+    children.delete(c);
+    removeTempDir(this.dir);
+  }
+
+  // ── profiling through the inspector: only the measured window is sampled ────────────────────────────────────
+
+  private async connectInspector(): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (this.inspectorUrl === undefined) {
+      if (Date.now() > deadline) throw new Error(`no inspector URL on the engine's stderr:\n${this.stderr}`);
+      await sleep(20);
+    }
+    const ws = new WebSocket(this.inspectorUrl);
+    await new Promise<void>((done, fail) => {
+      ws.once('open', () => done());
+      ws.once('error', fail);
+    });
+    ws.on('message', (data: Buffer) => {
+      const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { message: string } };
+      if (msg.id === undefined) return;
+      const p = this.pending.get(msg.id);
+      if (p === undefined) return;
+      this.pending.delete(msg.id);
+      if (msg.error) p.reject(new Error(msg.error.message));
+      else p.resolve(msg.result);
+    });
+    this.ws = ws;
+    await this.send('Profiler.enable');
+  }
+
+  private send(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolveSend, reject) => {
+      this.pending.set(id, { resolve: resolveSend, reject });
+      this.ws!.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  async startProfile(intervalUs = 500): Promise<void> {
+    await this.send('Profiler.setSamplingInterval', { interval: intervalUs });
+    await this.send('Profiler.start');
+  }
+
+  async stopProfile(): Promise<CpuProfile> {
+    const r = (await this.send('Profiler.stop')) as { profile: CpuProfile };
+    return r.profile;
+  }
+}
+
+// ── HTTP ────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const req = http.get(url, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }));
+      res.on('error', fail);
+    });
+    req.on('error', fail);
+  });
+}
+
+/** A keep-alive HTTP client for pushes; one socket per concurrent request at most. */
+export class PushClient {
+  readonly agent: http.Agent;
+
+  constructor(
+    readonly port: number,
+    maxSockets: number,
+  ) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  }
+
+  /** POSTs one body; resolves with the status and (for errors) the response text. Never rejects on HTTP errors. */
+  push(body: Buffer, contentType: string, tenant?: string): Promise<{ status: number; text: string }> {
+    const headers: http.OutgoingHttpHeaders = { 'content-type': contentType, 'content-length': body.length };
+    if (tenant !== undefined) headers['x-scope-orgid'] = tenant;
+    return new Promise((done, fail) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          method: 'POST',
+          path: '/loki/api/v1/push',
+          agent: this.agent,
+          headers,
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => parts.push(d));
+          res.on('end', () => done({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString() }));
+          res.on('error', fail);
+        },
+      );
+      req.on('error', fail);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * `npm run bench` (= build, then `node engine/dist/bench/run.js [options]`): every benchmark, machine facts, and the
+ * generated section of BENCHMARKS.md. See the preamble in report.ts for what each benchmark measures.
+ *
+ * Options: --only=ingest,latency,memory,chunk  --seconds=N (ingest time bound, default 15)  --profile (JS CPU
+ * profile of the engine's main thread during ingest)  --perf (Linux perf of the whole engine process during ingest)
+ * --no-write. --only, --profile and --perf imply --no-write; --profile and --perf without --only run the ingest
+ * benchmark alone.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chunkCorpus, runChunkBench } from './chunk.bench.js';
+import { formatSummary } from './cpu-profile.js';
+import { ENGINE_ROOT, installCleanup, REPO_ROOT } from './engine-process.js';
+import { prepareCorpus, runIngest, type IngestResult, type PreparedCorpus } from './ingest.bench.js';
+import { runLatency } from './latency.bench.js';
+import { formatFacts, machineBusy, machineFacts } from './machine.js';
+import { runMemory } from './memory.bench.js';
+import { renderSection, writeBenchmarksMd, type BenchResults } from './report.js';
+
+const ALL = ['ingest', 'latency', 'memory', 'chunk'] as const;
+type Part = (typeof ALL)[number];
+
+interface Args {
+  only: Set<Part>;
+  seconds: number;
+  profile: boolean;
+  perf: boolean;
+  write: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = { only: new Set(ALL), seconds: 15, profile: false, perf: false, write: true };
+  let onlyGiven = false;
+  for (const arg of argv) {
+    const [k, v] = arg.replace(/^--?/, '').split('=', 2) as [string, string | undefined];
+    switch (k) {
+      case 'only': {
+        const parts = (v ?? '').split(',').filter(Boolean);
+        for (const p of parts) if (!(ALL as readonly string[]).includes(p)) throw new Error(`--only: unknown part "${p}" (${ALL.join(', ')})`);
+        a.only = new Set(parts as Part[]);
+        onlyGiven = true;
+        // A partial run would replace the whole generated section with part of it.
+        a.write = false;
+        break;
+      }
+      case 'seconds':
+        a.seconds = Number(v);
+        if (!(a.seconds > 0)) throw new Error('--seconds must be a positive number');
+        break;
+      case 'profile':
+        a.profile = true;
+        a.write = false;
+        if (!onlyGiven) a.only = new Set(['ingest']);
+        break;
+      case 'perf':
+        a.perf = true;
+        a.write = false;
+        if (!onlyGiven) a.only = new Set(['ingest']);
+        break;
+      case 'no-write':
+        a.write = false;
+        break;
+      default:
+        throw new Error(`unknown option ${arg} (--only=${ALL.join(',')} --seconds=N --profile --perf --no-write)`);
+    }
+  }
+  return a;
+}
+
+const SEED = 42;
+const AGENTS = 4;
+/** Line bytes prepared for ingest and latency: enough for the 20 s latency schedule; ingest replays it per tenant. */
+const CORPUS_BYTES = 320e6;
+const LATENCY_RATE = 12.8e6;
+const LATENCY_SECONDS = 20;
+const MEMORY_STREAMS = 20_000;
+const CHUNK_BYTES_PER_FORMAT = 8e6;
+
+const log = (s: string): void => void process.stdout.write(s + '\n');
+
+/** Ingest and latency share one prepared corpus (~500 MB of bodies), released when this returns. */
+async function runHttp(args: Args, results: BenchResults): Promise<void> {
+  if (!args.only.has('ingest') && !args.only.has('latency')) return;
+  const corpus: PreparedCorpus = prepareCorpus(SEED, AGENTS, CORPUS_BYTES, Date.now() - 10 * 60_000);
+  const batches = corpus.queues.flat().length;
+  log(
+    `corpus: ${corpus.lines} lines, ${(corpus.lineBytes / 1e6).toFixed(0)} MB of lines in ${batches} batches ` +
+      `(${corpus.streams} streams; protobuf+snappy ${(corpus.protoBytes / 1e6).toFixed(0)} MB, JSON ${(corpus.jsonBytes / 1e6).toFixed(0)} MB), ` +
+      `built in ${corpus.buildSeconds.toFixed(1)} s`,
+  );
+  results.settings.push(
+    `Corpus: seed ${SEED}, ${AGENTS} shippers, ${corpus.streams} streams, batches of ${Math.round(corpus.lines / batches)} lines / ` +
+      `${(corpus.lineBytes / batches / 1e6).toFixed(2)} MB on average (${(corpus.lineBytes / corpus.lines).toFixed(0)} B per line); ` +
+      `protobuf bodies are ${(corpus.lineBytes / corpus.protoBytes).toFixed(2)}× smaller than the lines, JSON bodies ${(corpus.jsonBytes / corpus.lineBytes).toFixed(2)}× larger.`,
+  );
+
+  if (args.only.has('ingest')) {
+    const ingest: IngestResult[] = [];
+    const profDir = join(REPO_ROOT, '.tmp/bench');
+    if (args.profile || args.perf) mkdirSync(profDir, { recursive: true });
+    for (const format of ['protobuf', 'json'] as const) {
+      const r = await runIngest(format, corpus, {
+        seconds: args.seconds,
+        maxLineBytes: 20e9,
+        warmupBatches: 5,
+        profile: args.profile,
+        profileFile: args.profile ? join(profDir, `ingest-${format}.cpuprofile`) : undefined,
+        perfFile: args.perf ? join(profDir, `perf-${format}.data`) : undefined,
+      });
+      ingest.push(r);
+      log(
+        `ingest ${format}: ${r.mbPerCpuSecond.toFixed(1)} MB per engine CPU-second, ${r.wallMBps.toFixed(1)} MB/s wall ` +
+          `(${(r.lineBytes / 1e6).toFixed(0)} MB in ${r.wallSeconds.toFixed(1)} s, engine CPU ${r.cpuSeconds.toFixed(2)} s: ` +
+          `${Object.entries(r.threads).filter(([, v]) => v >= 0.01).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})`,
+      );
+      if (r.perf) log(r.perf);
+      if (r.profile) {
+        log(formatSummary(`cpu profile, ${format} ingest (saved to ${join(profDir, `ingest-${format}.cpuprofile`)})`, r.profile));
+      }
+    }
+    results.ingest = ingest;
+    results.settings.push(
+      `Ingest: ${AGENTS} concurrent keep-alive clients, ${args.seconds} s per format after 5 warm-up batches per client; engine config: single binary, ` +
+        'filesystem store, schema v13, lz4-256k chunks (256 KiB blocks, 1.5 MiB target), WAL fsync always' +
+        (args.profile || args.perf ? ' — PROFILED (numbers are not comparable)' : '') +
+        '.',
+    );
+  }
+
+  if (args.only.has('latency')) {
+    const l = await runLatency(corpus, {
+      rateBytesPerSecond: LATENCY_RATE,
+      seconds: LATENCY_SECONDS,
+      format: 'protobuf',
+      warmupBatches: 8,
+    });
+    results.latency = l;
+    log(
+      `latency at ${l.offeredMBps} MB/s (${l.requests} requests, ${l.errors} errors): p50 ${l.p50.toFixed(0)} ms, ` +
+        `p90 ${l.p90.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms, max ${l.max.toFixed(0)} ms; engine ${(l.engineCores * 100).toFixed(0)}% of a core`,
+    );
+    results.settings.push(
+      `Latency: protobuf batches offered at ${LATENCY_RATE / 1e6} MB/s of lines for ${LATENCY_SECONDS} s after 8 warm-up batches, each sent on schedule on its own keep-alive connection.`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  installCleanup();
+  const t0 = performance.now();
+  if (!existsSync(join(ENGINE_ROOT, 'dist/main.js'))) throw new Error('engine/dist/main.js is missing: run `npm run build`');
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 24) log(`warning: Node ${process.version}; the engine targets Node 24 (put node_modules/.bin first on PATH)`);
+  const facts = await machineFacts(tmpdir());
+  log(`machine: ${formatFacts(facts)}`);
+  if (facts.busyBefore > 0.1) {
+    log(`warning: the machine is ${(facts.busyBefore * 100).toFixed(0)}% busy with other work: wall-clock figures will suffer most`);
+  }
+
+  const results: BenchResults = {
+    date: new Date(),
+    facts,
+    settings: [],
+    totalSeconds: 0,
+  };
+
+  await runHttp(args, results);
+
+  if (args.only.has('memory')) {
+    const m = await runMemory(MEMORY_STREAMS);
+    results.memory = m;
+    log(
+      `memory: ${m.streams} streams → ${m.jsPerStream.toFixed(0)} B/stream heap+Buffers (heap ${m.heapPerStream.toFixed(0)}, ` +
+        `Buffers ${m.externalPerStream.toFixed(0)}), RSS ${m.rssPerStream.toFixed(0)} B/stream; marginal ${m.streams}→${2 * m.streams}: ` +
+        `${m.marginal.jsPerStream.toFixed(0)} B heap+Buffers, ${m.marginal.rssPerStream.toFixed(0)} B RSS`,
+    );
+  }
+
+  if (args.only.has('chunk')) {
+    const cc = chunkCorpus(SEED, CHUNK_BYTES_PER_FORMAT, Date.now() - 3_600_000);
+    const chunks = await runChunkBench(cc, 1);
+    results.chunks = chunks;
+    for (const c of chunks) {
+      log(
+        `chunk ${c.encoding.padEnd(8)}: ratio ${c.ratio.toFixed(2)}, encode ${c.encodeMBps.toFixed(0)} MB/s, decode ${c.decodeMBps.toFixed(0)} MB/s`,
+      );
+    }
+    results.settings.push(
+      `Chunks: ${(cc.lineBytes / 1e6).toFixed(0)} MB of lines (${cc.lines} entries, ${(CHUNK_BYTES_PER_FORMAT / 1e6).toFixed(0)} MB per format); each figure is the best of at least 5 runs (and at least 1 s of runs).`,
+    );
+  }
+
+  results.totalSeconds = (performance.now() - t0) / 1000;
+  const busyAfter = await machineBusy();
+  results.settings.push(
+    `Other work on the machine: CPUs ${(facts.busyBefore * 100).toFixed(0)}% busy just before the run and ${(busyAfter * 100).toFixed(0)}% just after it ` +
+      `(1-minute load average ${facts.load1} at the start, ${(Math.round(loadavg()[0]! * 100) / 100).toString()} at the end).`,
+  );
+  const section = renderSection(results);
+  log('');
+  log(section);
+  if (args.write) {
+    const file = join(REPO_ROOT, 'BENCHMARKS.md');
+    writeBenchmarksMd(file, section);
+    log(`wrote ${file}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
