@@ -175,8 +175,9 @@ describe('push and read back over HTTP (single binary)', () => {
         ],
       },
     ]);
-    const metric = await queryRange(e.url, 'count_over_time({app="pipe"}[1m])', r);
-    expect([metric.status, metric.text]).toEqual([400, 'not implemented yet: metric queries']);
+    const metric = await queryRange(e.url, 'count_over_time({app="pipe"}[1m])', { ...r, end: String(ts + 1_000_000_000n) });
+    expect(metric.status).toBe(200);
+    expect(metric.body.data.resultType).toBe('matrix');
   });
 
   it('serves labels, label values and series', async () => {

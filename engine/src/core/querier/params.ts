@@ -1,5 +1,8 @@
 import { badRequest } from '../errors.js';
 import type { Direction } from '../model.js';
+import { parsePromDuration } from '../util/go/duration.js';
+import { goQuote } from '../util/go/quote.js';
+import { parseGoFloat } from '../util/go/strconv.js';
 import { parseRfc3339Ns } from '../util/time.js';
 
 export type Params = Record<string, string | string[] | undefined>;
@@ -90,4 +93,53 @@ export function durationNs(s: string): bigint {
   }
   if (pos !== s.length || s.length === 0) throw badRequest(`cannot parse "${s}" to a valid duration`);
   return total;
+}
+
+// ── metric query parameters (Loki's loghttp) ─────────────────────────────────────────────────────────────────
+
+const MAX_INT64 = (1n << 63n) - 1n;
+
+/**
+ * Loki's `step` and `interval` values: float seconds (`15`, `0.5`, `1e3`) or a Prometheus duration (`1m`, `1h30m`).
+ * Returns nanoseconds, truncated as Go converts a float to a Duration.
+ */
+export function parseSecondsOrDuration(value: string): bigint {
+  const f = parseGoFloat(value);
+  if (typeof f === 'number') {
+    if (Number.isNaN(f)) return -1n;
+    const ns = f * 1e9;
+    if (ns > Number(MAX_INT64) || ns < -Number(MAX_INT64)) {
+      throw badRequest(`cannot parse ${goQuote(value)} to a valid duration. It overflows int64`);
+    }
+    return BigInt(Math.trunc(ns));
+  }
+  const d = parsePromDuration(value);
+  if (typeof d === 'bigint') return d;
+  throw badRequest(`cannot parse ${goQuote(value)} to a valid duration`);
+}
+
+/** Loki's default step: a 250th of the range in whole seconds, at least 1s. */
+export function defaultStep(start: bigint, end: bigint): bigint {
+  const seconds = Math.max(Math.floor(Number(end - start) / 1e9 / 250), 1);
+  return BigInt(seconds) * 1_000_000_000n;
+}
+
+/** `step` of a range query, validated as Loki does (positive, at most 11,000 steps). */
+export function parseStep(p: Params, start: bigint, end: bigint): bigint {
+  const v = param(p, 'step');
+  const step = v === undefined || v === '' ? defaultStep(start, end) : parseSecondsOrDuration(v);
+  if (step <= 0n) throw badRequest('zero or negative query resolution step widths are not accepted. Try a positive integer');
+  if ((end - start) / step > 11000n) {
+    throw badRequest('exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter');
+  }
+  return step;
+}
+
+/** `interval` of a log range query (0 when absent). */
+export function parseInterval(p: Params): bigint {
+  const v = param(p, 'interval');
+  if (v === undefined || v === '') return 0n;
+  const interval = parseSecondsOrDuration(v);
+  if (interval < 0n) throw badRequest('interval must be >= 0');
+  return interval;
 }

@@ -11,6 +11,7 @@ import type { Direction, LabelPair, Labels } from '../model.js';
 import { chunkKey, type ChunkRef } from '../storage/chunk-key.js';
 import type { ObjectClient } from '../storage/object-client.js';
 import type { SchemaConfig } from '../storage/schema.js';
+import { Deadline } from './deadline.js';
 
 export interface QuerierOptions {
   /** The in-process ingester (single binary); absent on a pure querier until the ring client exists. */
@@ -29,9 +30,35 @@ export interface SelectParams {
   through: bigint;
   direction: Direction;
   limit: number;
+  /**
+   * Loki's `interval` for log queries: after the pipeline, only entries at least this far (ns) from the previously
+   * returned entry (across all streams, in the direction's order) are returned; skipped entries do not count toward
+   * the limit. 0 or absent returns every entry.
+   */
+  interval?: bigint;
+  deadline?: Deadline;
 }
 
-/** An entry of a log query's result; `parsed` and `stream` are set when the query's stages changed its labels. */
+/** A read of raw stream entries for a metric query (no pipeline, no limit). */
+export interface SelectStreamsParams {
+  tenant: string;
+  matchers: LabelMatcher[];
+  /** A predicate on the raw line bytes, applied while reading blocks. */
+  prefilter?: (line: Buffer) => boolean;
+  from: bigint;
+  /** Exclusive. */
+  through: bigint;
+  deadline?: Deadline;
+}
+
+/** One stream's entries, oldest first, merged from memory and the store and deduplicated. */
+export interface StreamData {
+  labels: Labels;
+  canonical: string;
+  fingerprint: string;
+  entries: ChunkEntry[];
+}
+
 export interface LogEntry extends ChunkEntry {
   parsed?: LabelPair[];
   /** The stream labels after drop/keep (the source stream's labels when absent). */
@@ -59,8 +86,42 @@ export class Querier {
   constructor(private readonly opts: QuerierOptions) {}
 
   async selectLogs(p: SelectParams, stats: QueryStats = newStats()): Promise<LogStream[]> {
-    if (p.expr.kind !== 'log') throw new EngineError('bad_request', 'not implemented yet: metric queries');
-    const { matchers, prefilter: filter, pipeline } = compileLogSelector(p.expr);
+    if (p.expr.kind !== 'log') throw new EngineError('bad_request', 'log selector expected, got a metric query');
+    const { matchers, prefilter, pipeline } = compileLogSelector(p.expr);
+    const deadline = p.deadline ?? Deadline.none();
+    const raw = await this.collect(p.tenant, matchers, prefilter, p.from, p.through, p.direction, stats, deadline);
+    const streams: LogStream[] = [];
+    for (const s of raw) {
+      deadline.check();
+      const entries = pipeline ? runPipeline(pipeline.forStream(s.labels), s.entries) : s.entries;
+      if (entries.length > 0) streams.push({ labels: s.labels, canonical: s.canonical, fingerprint: s.fingerprint, entries });
+    }
+    const less = p.direction === 'forward' ? (a: bigint, b: bigint) => cmp(a, b) : (a: bigint, b: bigint) => cmp(b, a);
+    if (p.interval !== undefined && p.interval > 0n) return applyInterval(streams, p.limit, p.interval, p.direction);
+    return applyLimit(streams, p.limit, less);
+  }
+
+  /**
+   * Every stream matching the selector with entries in [from, through), oldest first, sorted by their canonical
+   * labels (so merging streams into one series breaks timestamp ties the same way every time). The metric engine
+   * reads each stream once for a whole query window through this.
+   */
+  async selectStreams(p: SelectStreamsParams, stats: QueryStats = newStats()): Promise<StreamData[]> {
+    const out = await this.collect(p.tenant, p.matchers, p.prefilter, p.from, p.through, 'forward', stats, p.deadline ?? Deadline.none());
+    return out.sort((a, b) => (a.canonical < b.canonical ? -1 : a.canonical > b.canonical ? 1 : 0));
+  }
+
+  /** Reads memory and store, merges the parts of each stream in the direction's order and drops duplicates. */
+  private async collect(
+    tenant: string,
+    matchers: LabelMatcher[],
+    filter: ((line: Buffer) => boolean) | undefined,
+    from: bigint,
+    through: bigint,
+    direction: Direction,
+    stats: QueryStats,
+    deadline: Deadline,
+  ): Promise<StreamData[]> {
     const byStream = new Map<string, { labels: Labels; canonical: string; fingerprint: string; parts: ChunkEntry[][] }>();
     const add = (labels: Labels, canonical: string, fp: string, entries: ChunkEntry[]): void => {
       let s = byStream.get(fp);
@@ -71,30 +132,29 @@ export class Querier {
       s.parts.push(entries);
     };
 
-    const fromMemory = this.opts.ingester
-      ? await this.opts.ingester.query(p.tenant, matchers, p.from, p.through, p.direction, filter)
-      : [];
+    const fromMemory = this.opts.ingester ? await this.opts.ingester.query(tenant, matchers, from, through, direction, filter) : [];
     stats.ingesterStreams += fromMemory.length;
     for (const s of fromMemory) add(s.labels, s.canonical, s.fingerprint, s.entries);
+    deadline.check();
 
-    const series = await this.opts.index.series(p.tenant, matchers, p.from, p.through);
+    const series = await this.opts.index.series(tenant, matchers, from, through);
     stats.storeStreams += series.length;
     const jobs: Array<{ labels: Labels; fp: string; ref: ChunkRef }> = [];
     for (const s of series) for (const ref of s.chunks) jobs.push({ labels: s.labels, fp: s.fingerprint, ref });
     await pool(jobs, this.opts.fetchConcurrency ?? 16, async (j) => {
-      const entries = await this.readChunk(j.ref, p.from, p.through, p.direction, filter, stats);
+      deadline.check();
+      const entries = await this.readChunk(j.ref, from, through, direction, filter, stats);
       if (entries.length > 0) add(j.labels, labelsString(j.labels), j.fp, entries);
     });
 
-    const less = p.direction === 'forward' ? (a: bigint, b: bigint) => cmp(a, b) : (a: bigint, b: bigint) => cmp(b, a);
-    const streams: LogStream[] = [];
+    const less = direction === 'forward' ? (a: bigint, b: bigint) => cmp(a, b) : (a: bigint, b: bigint) => cmp(b, a);
+    const out: StreamData[] = [];
     for (const s of byStream.values()) {
       const merged = mergeDedup(s.parts, less);
       stats.entriesScanned += merged.length;
-      const entries = pipeline ? runPipeline(pipeline.forStream(s.labels), merged) : merged;
-      if (entries.length > 0) streams.push({ labels: s.labels, canonical: s.canonical, fingerprint: s.fingerprint, entries });
+      if (merged.length > 0) out.push({ labels: s.labels, canonical: s.canonical, fingerprint: s.fingerprint, entries: merged });
     }
-    return applyLimit(streams, p.limit, less);
+    return out;
   }
 
   private async readChunk(
@@ -224,6 +284,32 @@ function applyLimit(streams: LogStream[], limit: number, less: (a: bigint, b: bi
   const out: LogStream[] = [];
   streams.forEach((s, i) => {
     if (taken[i]! > 0) out.push({ ...s, entries: s.entries.slice(0, taken[i]) });
+  });
+  return out;
+}
+
+/**
+ * Loki's `interval` for log queries: walk all streams' entries in the direction's order (ties in stream order) and
+ * keep an entry only when it is at least `interval` from the last kept one; stop after `limit` kept entries.
+ */
+function applyInterval(streams: LogStream[], limit: number, interval: bigint, direction: Direction): LogStream[] {
+  const refs: Array<{ s: number; i: number; ts: bigint }> = [];
+  streams.forEach((st, s) => st.entries.forEach((e, i) => refs.push({ s, i, ts: e.ts })));
+  const forward = direction === 'forward';
+  refs.sort((a, b) => (a.ts === b.ts ? a.s - b.s || a.i - b.i : (a.ts < b.ts) === forward ? -1 : 1));
+  const kept: LogEntry[][] = streams.map(() => []);
+  let last: bigint | undefined;
+  let n = 0;
+  for (const r of refs) {
+    if (limit > 0 && n >= limit) break;
+    if (last !== undefined && (forward ? r.ts < last + interval : r.ts > last - interval)) continue;
+    kept[r.s]!.push(streams[r.s]!.entries[r.i]!);
+    last = r.ts;
+    n++;
+  }
+  const out: LogStream[] = [];
+  streams.forEach((st, s) => {
+    if (kept[s]!.length > 0) out.push({ ...st, entries: kept[s]! });
   });
   return out;
 }

@@ -1,4 +1,8 @@
+import type { MetricResult } from '../logql/engine/index.js';
 import type { LabelPair, Labels } from '../model.js';
+import { labelsString } from '../distributor/labels.js';
+import { formatFloat } from '../util/go/strconv.js';
+import { formatTs } from '../util/time.js';
 import type { LogStream, QueryStats } from './querier.js';
 
 export const CATEGORIZE_LABELS = 'categorize-labels';
@@ -64,6 +68,53 @@ export function streamsResponse(
     ? { resultType: 'streams', encodingFlags: [CATEGORIZE_LABELS], result, stats: block }
     : { resultType: 'streams', result, stats: block };
   return { status: 'success', data };
+}
+
+/**
+ * The legacy `/api/prom/query` body: `{streams: [{labels: "{a=\"b\"}", entries: [{ts: RFC3339Nano, line}]}], stats}`.
+ * Structured metadata and parsed labels fold into the stream labels, as in the v1 form without categorize-labels.
+ */
+export function legacyStreamsResponse(streams: readonly LogStream[], stats: QueryStats, execNs: bigint): Record<string, unknown> {
+  const v1 = streamsResponse(streams, false, stats, execNs);
+  const out = v1.data.result.map((s) => ({
+    labels: labelsString(Object.entries(s.stream)),
+    entries: s.values.map((v) => ({ ts: formatTs(BigInt(v[0] as string)), line: v[1] })),
+  }));
+  return { streams: out, stats: v1.data.stats };
+}
+
+/** Loki's JSON for a metric query: `vector`, `matrix` or `scalar`. */
+export interface MetricQueryResult {
+  status: 'success';
+  data: {
+    resultType: 'vector' | 'matrix' | 'scalar';
+    result: unknown;
+    stats: Record<string, unknown>;
+  };
+}
+
+/**
+ * Sample times are seconds as JSON numbers (`1700000000.5`, millisecond precision) and values are strings in Go's
+ * shortest `%f` form, with `NaN`, `+Inf` and `-Inf`, as Prometheus and Loki print them.
+ */
+export function metricResponse(r: MetricResult, stats: QueryStats, execNs: bigint): MetricQueryResult {
+  const point = (ms: number, v: number): [number, string] => [ms / 1000, formatFloat(v, 'f', -1)];
+  switch (r.type) {
+    case 'scalar':
+      return { status: 'success', data: { resultType: 'scalar', result: point(r.ms, r.value), stats: statsBlock(stats, execNs, 0) } };
+    case 'vector': {
+      const result = r.samples.map((s) => ({ metric: labelsObject(s.labels), value: point(s.ms, s.value) }));
+      return { status: 'success', data: { resultType: 'vector', result, stats: statsBlock(stats, execNs, result.length) } };
+    }
+    case 'matrix': {
+      let samples = 0;
+      const result = r.series.map((s) => {
+        samples += s.ms.length;
+        return { metric: labelsObject(s.labels), values: s.ms.map((ms, i) => point(ms, s.values[i]!)) };
+      });
+      return { status: 'success', data: { resultType: 'matrix', result, stats: statsBlock(stats, execNs, samples) } };
+    }
+  }
 }
 
 function sortPairs(pairs: readonly LabelPair[]): LabelPair[] {

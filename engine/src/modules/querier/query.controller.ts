@@ -4,9 +4,23 @@ import type { Engine } from '../../core/engine.js';
 import { EngineError, badRequest } from '../../core/errors.js';
 import { parseExpr, parseMatchers } from '../../core/logql/syntax/parser.js';
 import { prettify } from '../../core/logql/syntax/printer.js';
-import { newStats } from '../../core/querier/querier.js';
-import { param, params, parseDirection, parseLimit, parseRange, type Params } from '../../core/querier/params.js';
-import { CATEGORIZE_LABELS, streamsResponse } from '../../core/querier/response.js';
+import { evaluate, INSTANT_LOG_QUERY, maxRangeInterval, type MetricQuery, type MetricResult, type SampleSource } from '../../core/logql/engine/index.js';
+import type { Expr, SampleExpr } from '../../core/logql/syntax/ast.js';
+import { NS_PER_MS } from '../../core/model.js';
+import { DEADLINE_EXCEEDED, Deadline } from '../../core/querier/deadline.js';
+import { newStats, type QueryStats } from '../../core/querier/querier.js';
+import {
+  param,
+  params,
+  parseDirection,
+  parseInterval,
+  parseLimit,
+  parseRange,
+  parseStep,
+  parseTime,
+  type Params,
+} from '../../core/querier/params.js';
+import { CATEGORIZE_LABELS, legacyStreamsResponse, metricResponse, streamsResponse } from '../../core/querier/response.js';
 import { resolveTenant } from '../../core/tenant/tenant-id.js';
 import { formatDuration } from '../../core/config/duration.js';
 import { requestParams } from '../http/params.js';
@@ -20,31 +34,118 @@ const SIX_HOURS_MS = 6 * 3_600_000;
 export class QueryController {
   constructor(@Inject(ENGINE) private readonly engine: Engine) {}
 
+  /**
+   * Range queries: log queries (streams, with limit, direction and interval) and metric queries (matrix, with step).
+   * `/api/prom/query` is Loki's legacy form: log queries only, in the legacy body.
+   */
   @GetPost('loki/api/v1/query_range', 'api/prom/query')
   async queryRange(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const started = process.hrtime.bigint();
     const { tenant, p } = await this.request(req);
-    const query = param(p, 'query') ?? '';
-    const limits = this.engine.overrides.forTenant(tenant);
+    const legacy = req.url.startsWith('/api/prom/');
+    // Parameters are validated in Loki's order, before the query is parsed.
+    let { start, end } = parseRange(p, this.nowNs());
     const limit = parseLimit(param(p, 'limit'));
     const direction = parseDirection(param(p, 'direction'));
-    const { start, end } = parseRange(p, this.nowNs());
-    const expr = parseExpr(query);
-    const maxEntries = limits.max_entries_limit_per_query;
-    if (maxEntries > 0 && limit > maxEntries) {
-      throw badRequest(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${limit} > ${maxEntries})`);
-    }
-    checkQueryLength(start, end, limits.max_query_length);
+    let step = parseStep(p, start, end);
+    const interval = parseInterval(p);
+    let expr = parseExpr(param(p, 'query') ?? '');
+    if (legacy) expr = withLegacyRegexp(expr, param(p, 'regexp'));
+    const limits = this.engine.overrides.forTenant(tenant);
+    const deadline = new Deadline(limits.query_timeout);
     const stats = newStats();
-    const streams = await this.engine.querier.selectLogs(
-      { tenant, expr, from: start, through: end, direction, limit },
-      stats,
-    );
-    const categorize = String(req.headers['x-loki-response-encoding-flags'] ?? '')
-      .split(',')
-      .some((f) => f.trim() === CATEGORIZE_LABELS);
-    const body = streamsResponse(streams, categorize, stats, process.hrtime.bigint() - started);
-    sendJson(reply, body);
+
+    if (expr.kind === 'log') {
+      const maxEntries = limits.max_entries_limit_per_query;
+      if (maxEntries > 0 && limit > maxEntries) {
+        throw badRequest(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${limit} > ${maxEntries})`);
+      }
+      const clamped = this.clampLookback(start, end, limits.max_query_lookback);
+      checkQueryLength(clamped?.start ?? start, end, limits.max_query_length);
+      const streams =
+        clamped === undefined
+          ? []
+          : await withDeadline(
+              this.engine.querier.selectLogs({ tenant, expr, from: clamped.start, through: end, direction, limit, interval, deadline }, stats),
+              limits.query_timeout,
+            );
+      const execNs = process.hrtime.bigint() - started;
+      if (legacy) return sendJson(reply, legacyStreamsResponse(streams, stats, execNs));
+      const categorize = String(req.headers['x-loki-response-encoding-flags'] ?? '')
+        .split(',')
+        .some((f) => f.trim() === CATEGORIZE_LABELS);
+      return sendJson(reply, streamsResponse(streams, categorize, stats, execNs));
+    }
+
+    if (legacy) throw badRequest('legacy endpoints only support streams result type');
+    checkRangeInterval(expr, limits.max_query_range);
+    const clamped = this.clampLookback(start, end, limits.max_query_lookback);
+    if (clamped === undefined) return sendJson(reply, metricResponse({ type: 'matrix', series: [] }, stats, process.hrtime.bigint() - started));
+    start = clamped.start;
+    checkQueryLength(start, end, limits.max_query_length);
+    // Loki's query frontend works in milliseconds and, when it splits queries by time (the default), aligns start
+    // down and end up to a multiple of the step: the sample timestamps a client sees are those.
+    const stepMs = step / NS_PER_MS;
+    if (stepMs > 0n) {
+      step = stepMs * NS_PER_MS;
+      if (limits.split_queries_by_interval > 0) {
+        start -= ((start % step) + step) % step;
+        const over = ((end % step) + step) % step;
+        if (over !== 0n) end += step - over;
+      }
+    }
+    const result = await this.evaluate(tenant, { expr, start, end, step }, limits.max_query_series, deadline, stats, limits.query_timeout);
+    sendJson(reply, metricResponse(result, stats, process.hrtime.bigint() - started));
+  }
+
+  /**
+   * Instant queries: a metric query evaluated at `time` (default now) gives a vector, or a scalar for a bare number.
+   * A log query is refused, as Loki does.
+   */
+  @GetPost('loki/api/v1/query')
+  async query(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const started = process.hrtime.bigint();
+    const { tenant, p } = await this.request(req);
+    parseLimit(param(p, 'limit'));
+    const time = parseTime(param(p, 'time'), this.nowNs(), 'time');
+    parseDirection(param(p, 'direction'));
+    const expr = parseExpr(param(p, 'query') ?? '');
+    if (expr.kind === 'log') throw badRequest(INSTANT_LOG_QUERY);
+    const limits = this.engine.overrides.forTenant(tenant);
+    checkRangeInterval(expr, limits.max_query_range);
+    const stats = newStats();
+    if (this.clampLookback(time, time, limits.max_query_lookback) === undefined) {
+      return sendJson(reply, metricResponse(expr.kind === 'literal' ? { type: 'scalar', ms: Number(time / NS_PER_MS), value: expr.value } : { type: 'vector', samples: [] }, stats, process.hrtime.bigint() - started));
+    }
+    const deadline = new Deadline(limits.query_timeout);
+    const result = await this.evaluate(tenant, { expr, start: time, end: time, step: 0n }, limits.max_query_series, deadline, stats, limits.query_timeout);
+    sendJson(reply, metricResponse(result, stats, process.hrtime.bigint() - started));
+  }
+
+  private evaluate(
+    tenant: string,
+    q: MetricQuery,
+    maxSeries: number,
+    deadline: Deadline,
+    stats: QueryStats,
+    timeoutMs: number,
+  ): Promise<MetricResult> {
+    const querier = this.engine.querier;
+    const source: SampleSource = {
+      readStreams: (matchers, prefilter, from, through) => querier.selectStreams({ tenant, matchers, prefilter, from, through, deadline }, stats),
+    };
+    return withDeadline(evaluate(q, { source, maxSeries, deadline }), timeoutMs);
+  }
+
+  /**
+   * `max_query_lookback`: a query entirely older than the lookback has an empty answer (undefined here); one that
+   * starts before it starts at the lookback instead.
+   */
+  private clampLookback(start: bigint, end: bigint, lookbackMs: number): { start: bigint } | undefined {
+    if (lookbackMs <= 0) return { start };
+    const min = this.nowNs() - BigInt(lookbackMs) * NS_PER_MS;
+    if (end < min) return undefined;
+    return { start: start < min ? min : start };
   }
 
   @GetPost('loki/api/v1/labels', 'loki/api/v1/label', 'api/prom/label')
@@ -102,6 +203,39 @@ export class QueryController {
 
   private nowNs(): bigint {
     return BigInt(this.engine.clock.now()) * 1_000_000n;
+  }
+}
+
+/** `max_query_range`: the longest `[range]` a query may use. */
+function checkRangeInterval(expr: SampleExpr, maxMs: number): void {
+  if (maxMs <= 0) return;
+  const longest = maxRangeInterval(expr);
+  if (longest > BigInt(maxMs) * NS_PER_MS) {
+    throw badRequest(`[interval] value exceeds limit: [${formatDuration(Number(longest / NS_PER_MS))}] > [${formatDuration(maxMs)}]`);
+  }
+}
+
+/** Legacy `regexp` parameter: a `|~` line filter appended to the log query. */
+function withLegacyRegexp(expr: Expr, regexp: string | undefined): Expr {
+  if (regexp === undefined || regexp === '') return expr;
+  if (expr.kind !== 'log') throw badRequest('legacy endpoints only support streams result type');
+  return { ...expr, stages: [...expr.stages, { kind: 'line_filter', op: '|~', values: [{ value: regexp, ip: false }] }] };
+}
+
+/**
+ * Answers 504 once `query_timeout` has passed even when the work is stuck in I/O; the work itself stops at its
+ * next deadline check.
+ */
+async function withDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  if (timeoutMs <= 0) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new EngineError('timeout', DEADLINE_EXCEEDED)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

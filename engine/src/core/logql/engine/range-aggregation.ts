@@ -1,0 +1,412 @@
+import type { LabelPair, Labels } from '../../model.js';
+import { parseGoDuration, durationSeconds } from '../../util/go/duration.js';
+import { parseHumanBytes } from '../../util/go/bytes.js';
+import { parseGoFloat } from '../../util/go/strconv.js';
+import { ERROR, ERROR_DETAILS, LabelsBuilder } from '../log/labels-builder.js';
+import { Pipeline, compileLogSelector, type StreamPipeline } from '../log/pipeline.js';
+import type { Grouping, RangeAggregationExpr, Stage, Unwrap } from '../syntax/ast.js';
+import { pipelineError } from './errors.js';
+import { EMPTY_METRIC, MetricTable, dropLabels, getLabel, keepLabels, metricOf, withLabel, type Metric } from './labels.js';
+import { windowFunction, type WindowFn } from './range-functions.js';
+import type { EvalContext, SourceStream, StepNode, StepVector } from './types.js';
+
+const PRESERVE_ERROR = '__preserve_error__';
+const SAMPLE_EXTRACTION_ERR = 'SampleExtractionErr';
+/** Check the query deadline this often while extracting samples. */
+const DEADLINE_EVERY = 8192;
+
+/** The samples of one series over the whole query window, oldest first. */
+export interface SeriesSamples {
+  metric: Metric;
+  /** Timestamps relative to the query's base, in `unitNs` units; non-decreasing after loading. */
+  ts: number[];
+  values: number[];
+  /** The series' labels carry `__error__` (not preserved): the query fails if any of its samples is in a window. */
+  error: string | undefined;
+  /** Window pointers: samples [lo, hi) are in the current window. */
+  lo: number;
+  hi: number;
+  sorted: boolean;
+}
+
+/**
+ * A range aggregation (`count_over_time({…} | … [5m] offset 1h)` and the unwrapped ones). Every stream is read once
+ * for the whole query, [start − range − offset, end − offset]; each entry becomes one sample of the series named by
+ * the entry's final labels (after the pipeline, unwrap and grouping). Steps then slide a (t − offset − range,
+ * t − offset] window over each series with two pointers, so every sample is visited a bounded number of times.
+ */
+export class RangeAggregationNode implements StepNode {
+  private readonly series: SeriesSamples[] = [];
+  private readonly fn: WindowFn;
+  /** The base of relative timestamps: the lower bound of the first window. */
+  private readonly base: bigint;
+  private readonly unitNs: bigint;
+  private readonly stepRel: number;
+  private readonly rangeRel: number;
+  /** Series ordered by first sample; `next` is the first not yet active. */
+  private next = 0;
+  private active: SeriesSamples[] = [];
+  private readonly absentMetric: Metric | undefined;
+
+  /**
+   * `pushdown` is the grouping of an enclosing `sum`, applied at extraction as Loki does (fewer, larger series;
+   * the same result).
+   */
+  constructor(
+    private readonly expr: RangeAggregationExpr,
+    private readonly ctx: EvalContext,
+    private readonly pushdown?: Grouping,
+  ) {
+    const { interval, offset } = expr.range;
+    const grid = ctx.grid;
+    this.base = grid.start - offset - interval;
+    // Relative timestamps are exact integers below 2^53; a query spanning more than ~104 days of nanoseconds uses a
+    // coarser unit (window boundaries then round to that unit).
+    const span = grid.end - offset - this.base;
+    this.unitNs = span < 2n ** 53n ? 1n : span / 2n ** 53n + 1n;
+    this.stepRel = Number(grid.step / this.unitNs);
+    this.rangeRel = Number(interval / this.unitNs);
+    this.fn = windowFunction(expr.op, interval, expr.range.unwrap !== undefined, expr.param, this.unitNs);
+    if (expr.op === 'absent_over_time') this.absentMetric = absentMetric(expr);
+  }
+
+  async load(): Promise<void> {
+    const { selector, offset, unwrap } = this.expr.range;
+    const compiled = compileLogSelector(selector);
+    const through = this.ctx.grid.end - offset + 1n;
+    const streams = await this.ctx.source.readStreams(compiled.matchers, compiled.prefilter, this.base, through);
+    this.ctx.deadline.check();
+    const extractor = new Extractor(this.expr, this.pushdown, this.base, this.unitNs, compiled.pipeline, unwrap);
+    for (const s of streams) {
+      extractor.stream(s, this.ctx);
+      this.ctx.deadline.check();
+    }
+    for (const s of extractor.series()) {
+      if (s.ts.length === 0) continue;
+      if (!s.sorted) sortSeries(s);
+      this.series.push(s);
+    }
+    this.series.sort((a, b) => a.ts[0]! - b.ts[0]!);
+  }
+
+  at(i: number): StepVector {
+    const wStart = i * this.stepRel;
+    const wEnd = wStart + this.rangeRel;
+    while (this.next < this.series.length && this.series[this.next]!.ts[0]! <= wEnd) this.active.push(this.series[this.next++]!);
+    const out: StepVector = [];
+    let anySample = false;
+    let keep = 0;
+    for (let k = 0; k < this.active.length; k++) {
+      const s = this.active[k]!;
+      const ts = s.ts;
+      while (s.hi < ts.length && ts[s.hi]! <= wEnd) s.hi++;
+      while (s.lo < s.hi && ts[s.lo]! <= wStart) s.lo++;
+      if (s.lo < ts.length) this.active[keep++] = s;
+      if (s.hi === s.lo) continue;
+      if (s.error !== undefined) throw pipelineError(s.error, s.metric.key);
+      anySample = true;
+      if (this.absentMetric === undefined) out.push({ metric: s.metric, value: this.fn(ts, s.values, s.lo, s.hi) });
+    }
+    this.active.length = keep;
+    if (this.absentMetric !== undefined) return anySample ? [] : [{ metric: this.absentMetric, value: 1 }];
+    return out;
+  }
+}
+
+/**
+ * Sorts a series merged from several streams by timestamp. Its samples are runs that are each sorted (one per
+ * stream, in stream order), so runs are merged pairwise; on equal timestamps the earlier run wins, which keeps
+ * stream order for ties.
+ */
+function sortSeries(s: SeriesSamples): void {
+  const n = s.ts.length;
+  const starts: number[] = [0];
+  for (let i = 1; i < n; i++) if (s.ts[i]! < s.ts[i - 1]!) starts.push(i);
+  starts.push(n);
+  let ts = Float64Array.from(s.ts);
+  let vs = Float64Array.from(s.values);
+  let ts2 = new Float64Array(n);
+  let vs2 = new Float64Array(n);
+  let runs = starts;
+  while (runs.length > 2) {
+    const next: number[] = [0];
+    for (let r = 0; r + 1 < runs.length; r += 2) {
+      const a = runs[r]!;
+      const m = runs[r + 1]!;
+      const b = r + 2 < runs.length ? runs[r + 2]! : m;
+      let i = a;
+      let j = m;
+      let k = a;
+      while (i < m && j < b) {
+        if (ts[j]! < ts[i]!) {
+          ts2[k] = ts[j]!;
+          vs2[k++] = vs[j++]!;
+        } else {
+          ts2[k] = ts[i]!;
+          vs2[k++] = vs[i++]!;
+        }
+      }
+      while (i < m) {
+        ts2[k] = ts[i]!;
+        vs2[k++] = vs[i++]!;
+      }
+      while (j < b) {
+        ts2[k] = ts[j]!;
+        vs2[k++] = vs[j++]!;
+      }
+      next.push(b);
+    }
+    runs = next;
+    [ts, ts2] = [ts2, ts];
+    [vs, vs2] = [vs2, vs];
+  }
+  s.ts = Array.from(ts);
+  s.values = Array.from(vs);
+  s.sorted = true;
+}
+
+/**
+ * The labels absent_over_time reports: the selector's equality matchers, minus any name that also appears in
+ * another matcher (its value would be ambiguous), as Loki derives them.
+ */
+function absentMetric(expr: RangeAggregationExpr): Metric {
+  const eq = new Map<string, string>();
+  const ambiguous = new Set<string>();
+  for (const m of expr.range.selector.matchers) {
+    if (m.type === '=' && !eq.has(m.name)) eq.set(m.name, m.value);
+    else ambiguous.add(m.name);
+  }
+  for (const n of ambiguous) eq.delete(n);
+  const labels = [...eq.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return metricOf(labels);
+}
+
+// ── sample extraction ──────────────────────────────────────────────────────────────────────────────────────────
+
+type Converter = (s: string) => number | Error;
+
+const CONVERTERS: Record<'float' | 'duration' | 'bytes', Converter> = {
+  float: (s) => parseGoFloat(s),
+  duration: (s) => {
+    const d = parseGoDuration(s);
+    return typeof d === 'bigint' ? durationSeconds(d) : d;
+  },
+  bytes: (s) => parseHumanBytes(s),
+};
+
+/**
+ * Turns entries into samples: the value (1, the line's byte length, or the unwrapped label converted), and the
+ * series it belongs to. Mirrors Loki's sample extractors, including the grouping shortcut: a `by`/`without`
+ * grouping is applied here unless the entry carries an error, whose full labels must survive for the error check.
+ */
+class Extractor {
+  private readonly table = new MetricTable();
+  private readonly byKey = new Map<string, SeriesSamples>();
+  /** `by (…)` names, sorted. */
+  private readonly groupBy: readonly string[] | undefined;
+  private readonly groupBySet: ReadonlySet<string> | undefined;
+  private readonly groupWithout: ReadonlySet<string> | undefined;
+  private readonly byGroupValues = new Map<string, Metric>();
+  /** Only the empty label set (absent_over_time, or `by ()`), unless an error keeps the full labels. */
+  private readonly noLabels: boolean;
+  private readonly convert: Converter | undefined;
+  private readonly post: Pipeline | undefined = undefined;
+  private readonly postByKey = new Map<string, StreamPipeline>();
+  private readonly bytes: boolean;
+
+  constructor(
+    expr: RangeAggregationExpr,
+    pushdown: Grouping | undefined,
+    private readonly base: bigint,
+    private readonly unitNs: bigint,
+    private readonly pipeline: Pipeline | undefined,
+    private readonly unwrap: Unwrap | undefined,
+  ) {
+    // Loki's extractor: the range aggregation's own grouping, else the one pushed down from a `sum`.
+    const grouping = expr.grouping ?? pushdown;
+    this.noLabels = expr.op === 'absent_over_time' || (grouping !== undefined && !grouping.without && grouping.labels.length === 0);
+    let groups = grouping?.labels ?? [];
+    let without = grouping?.without ?? false;
+    if (unwrap !== undefined) {
+      // The unwrapped label leaves the series, unless a `by (…)` keeps it explicitly.
+      if (groups.length === 0 || without) {
+        without = true;
+        groups = [...groups, unwrap.label];
+      }
+      this.convert = CONVERTERS[unwrap.conversion === 'duration_seconds' ? 'duration' : (unwrap.conversion ?? 'float')];
+      if (unwrap.postFilters.length > 0) {
+        this.post = new Pipeline(unwrap.postFilters.map((filter): Stage => ({ kind: 'label_filter', filter })));
+      }
+    }
+    if (!this.noLabels && groups.length > 0) {
+      if (without) this.groupWithout = new Set(groups);
+      else {
+        this.groupBySet = new Set(groups);
+        this.groupBy = [...this.groupBySet].sort();
+      }
+    }
+    this.bytes = expr.op === 'bytes_over_time' || expr.op === 'bytes_rate';
+  }
+
+  series(): Iterable<SeriesSamples> {
+    return this.byKey.values();
+  }
+
+  stream(s: SourceStream, ctx: EvalContext): void {
+    const entries = s.entries;
+    if (this.pipeline === undefined && this.unwrap === undefined) {
+      this.plainStream(s.labels, entries, ctx);
+      return;
+    }
+    const sp = this.pipeline?.forStream(s.labels);
+    // Without a pipeline, a builder still gives the unwrap its view of stream labels plus structured metadata.
+    const lb = sp?.labels ?? new LabelsBuilder(s.labels);
+    for (let i = 0; i < entries.length; i++) {
+      if ((i & (DEADLINE_EVERY - 1)) === DEADLINE_EVERY - 1) ctx.deadline.check();
+      const e = entries[i]!;
+      let line: Buffer | undefined = e.line;
+      if (sp !== undefined) {
+        line = sp.process(e.ts, e.line, e.metadata);
+        if (line === undefined) continue;
+      } else {
+        lb.reset(e.metadata !== undefined && e.metadata.length > 0 ? e.metadata : undefined);
+      }
+      let value: number;
+      let labels: Labels | undefined;
+      if (this.unwrap !== undefined) {
+        const raw = lb.get(this.unwrap.label);
+        // An entry without the label is not a sample (Loki, issue 6713), and not an error.
+        if (raw === undefined || raw === '') continue;
+        const v = this.convert!(raw);
+        if (typeof v === 'number') {
+          value = v;
+        } else {
+          value = 0;
+          labels = withLabel(withLabel(lb.all(), ERROR, SAMPLE_EXTRACTION_ERR), ERROR_DETAILS, v.message);
+        }
+        if (this.post !== undefined) {
+          labels ??= lb.all();
+          const post = this.postFor(labels);
+          if (post.process(e.ts, line, undefined) === undefined) continue;
+          if (!post.labels.unchanged()) labels = post.labels.all();
+        }
+      } else {
+        value = this.bytes ? line.length : 1;
+      }
+      this.add(this.metricFor(lb, labels, s.labels), e.ts, value);
+    }
+  }
+
+  /** No stages: the series is the stream (plus structured metadata), so it is resolved once per metadata set. */
+  private plainStream(streamLabels: Labels, entries: SourceStream['entries'], ctx: EvalContext): void {
+    let plain: SeriesSamples | undefined;
+    let lb: LabelsBuilder | undefined;
+    const byMetadata = new Map<string, SeriesSamples>();
+    const bytes = this.bytes;
+    for (let i = 0; i < entries.length; i++) {
+      if ((i & (DEADLINE_EVERY - 1)) === DEADLINE_EVERY - 1) ctx.deadline.check();
+      const e = entries[i]!;
+      let target: SeriesSamples;
+      if (e.metadata === undefined || e.metadata.length === 0) {
+        target = plain ??= this.seriesFor(this.groupMetric(streamLabels));
+      } else {
+        const mk = metadataKey(e.metadata);
+        let t = byMetadata.get(mk);
+        if (t === undefined) {
+          lb ??= new LabelsBuilder(streamLabels);
+          lb.reset(e.metadata);
+          t = this.seriesFor(this.metricFor(lb, undefined, streamLabels));
+          byMetadata.set(mk, t);
+        }
+        target = t;
+      }
+      push(target, this.rel(e.ts), bytes ? e.line.length : 1);
+    }
+  }
+
+  private add(metric: Metric, ts: bigint, value: number): void {
+    push(this.seriesFor(metric), this.rel(ts), value);
+  }
+
+  private rel(ts: bigint): number {
+    return this.unitNs === 1n ? Number(ts - this.base) : Number((ts - this.base) / this.unitNs);
+  }
+
+  private seriesFor(metric: Metric): SeriesSamples {
+    let s = this.byKey.get(metric.key);
+    if (s === undefined) {
+      const err = getLabel(metric.labels, ERROR);
+      const error = err !== undefined && getLabel(metric.labels, PRESERVE_ERROR) !== 'true' ? err : undefined;
+      s = { metric, ts: [], values: [], error, lo: 0, hi: 0, sorted: true };
+      this.byKey.set(metric.key, s);
+    }
+    return s;
+  }
+
+  /**
+   * The series of an entry: its full labels when they carry an error, otherwise the labels after grouping.
+   * `labels` is given when the caller already built them (unwrap errors, post filters).
+   */
+  private metricFor(lb: LabelsBuilder, labels: Labels | undefined, streamLabels: Labels): Metric {
+    if (labels !== undefined) {
+      if (getLabel(labels, ERROR) !== undefined) return this.table.intern(labels);
+      return this.groupMetric(labels);
+    }
+    if (lb.hasError()) return this.table.intern(lb.all());
+    if (this.noLabels) return EMPTY_METRIC;
+    if (this.groupBy !== undefined) {
+      // The series is named by a few label values: look it up by those, without building a label set per entry.
+      let key = '';
+      for (const name of this.groupBy) {
+        const v = lb.get(name);
+        key += v === undefined ? '\u0001' : v + '\u0000';
+      }
+      let m = this.byGroupValues.get(key);
+      if (m === undefined) {
+        const picked: LabelPair[] = [];
+        for (const name of this.groupBy) {
+          const v = lb.get(name);
+          if (v !== undefined) picked.push([name, v]);
+        }
+        m = this.table.intern(picked);
+        this.byGroupValues.set(key, m);
+      }
+      return m;
+    }
+    const all = lb.unchanged() ? streamLabels : lb.all();
+    return this.groupMetric(all);
+  }
+
+  private groupMetric(labels: Labels): Metric {
+    if (getLabel(labels, ERROR) !== undefined) return this.table.intern(labels);
+    if (this.noLabels) return EMPTY_METRIC;
+    if (this.groupBy !== undefined) return this.table.intern(keepLabels(labels, this.groupBySet!));
+    if (this.groupWithout !== undefined) return this.table.intern(dropLabels(labels, this.groupWithout));
+    return this.table.intern(labels);
+  }
+
+  /** Post-unwrap label filters run on a builder holding the entry's labels (one per distinct label set). */
+  private postFor(labels: Labels): StreamPipeline {
+    const key = this.table.intern(labels).key;
+    let p = this.postByKey.get(key);
+    if (p === undefined) {
+      p = this.post!.forStream(labels);
+      this.postByKey.set(key, p);
+    }
+    return p;
+  }
+}
+
+function push(s: SeriesSamples, ts: number, value: number): void {
+  const n = s.ts.length;
+  if (n > 0 && ts < s.ts[n - 1]!) s.sorted = false;
+  s.ts.push(ts);
+  s.values.push(value);
+}
+
+function metadataKey(md: readonly LabelPair[]): string {
+  let k = '';
+  for (const [n, v] of md) k += n + '\u0000' + v + '\u0001';
+  return k;
+}
+

@@ -1,0 +1,73 @@
+import type { LabelPair, Labels } from '../../model.js';
+import type { Deadline } from '../../querier/deadline.js';
+import type { LabelMatcher } from '../syntax/matcher.js';
+import type { Metric } from './labels.js';
+
+/** One element of an instant vector while a query is evaluated. */
+export interface Sample {
+  metric: Metric;
+  value: number;
+}
+
+export type StepVector = Sample[];
+
+/** One raw log entry as the engine reads it. */
+export interface SourceEntry {
+  ts: bigint;
+  line: Buffer;
+  metadata?: readonly LabelPair[];
+}
+
+export interface SourceStream {
+  labels: Labels;
+  /** Oldest first, deduplicated. */
+  entries: readonly SourceEntry[];
+}
+
+/** Where range aggregations read their logs: the querier, bound to a tenant (or a fixture in tests). */
+export interface SampleSource {
+  /**
+   * Every stream matching `matchers` with its entries in [from, through) that pass `prefilter`, oldest first.
+   * Streams should come in a stable order (Loki merges them in label order); ties between streams merged into one
+   * series are broken by that order.
+   */
+  readStreams(matchers: LabelMatcher[], prefilter: ((line: Buffer) => boolean) | undefined, from: bigint, through: bigint): Promise<SourceStream[]>;
+}
+
+/**
+ * The evaluation steps: `start`, `start + step`, … up to and including `end`. An instant query is one step
+ * (`start == end`, `step == 0`).
+ */
+export class StepGrid {
+  readonly count: number;
+
+  constructor(
+    readonly start: bigint,
+    readonly end: bigint,
+    readonly step: bigint,
+  ) {
+    this.count = step > 0n ? Number((end - start) / step) + 1 : 1;
+  }
+
+  ns(i: number): bigint {
+    return this.start + BigInt(i) * this.step;
+  }
+
+  /** The step's timestamp in milliseconds, as Loki reports sample times (nanoseconds truncated). */
+  ms(i: number): number {
+    return Number(this.ns(i) / 1_000_000n);
+  }
+}
+
+export interface EvalContext {
+  grid: StepGrid;
+  source: SampleSource;
+  deadline: Deadline;
+}
+
+/** A compiled node of a metric query: loads its data once, then yields one vector per step, in step order. */
+export interface StepNode {
+  load(): Promise<void>;
+  /** The vector at step `i`; called with i = 0, 1, 2, … exactly once each. */
+  at(i: number): StepVector;
+}
