@@ -12,6 +12,7 @@ import { Querier } from './querier/querier.js';
 import { objectClientFromOptions } from './storage/from-config.js';
 import type { ObjectClient } from './storage/object-client.js';
 import { SchemaConfig } from './storage/schema.js';
+import { TailManager } from './tail/tail-manager.js';
 import { systemClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 import { Wal } from './wal/wal.js';
@@ -53,6 +54,10 @@ export class Engine {
   readonly ingester: Ingester;
   readonly distributor: Distributor;
   readonly querier: Querier;
+  /** The label index reader (one cache of index files for every reader of this process). */
+  readonly index: IndexReader;
+  /** Live tails (`/loki/api/v1/tail`): fed by the ingester, historic entries from the querier. */
+  readonly tail: TailManager;
   readonly clock: Clock;
   readonly logger: Logger;
   state: EngineState = 'Starting';
@@ -118,11 +123,20 @@ export class Engine {
       clock: this.clock,
       metrics: this.metrics,
     });
+    this.index = new IndexReader(this.store, this.schema);
     this.querier = new Querier({
       ingester: this.ingester,
-      index: new IndexReader(this.store, this.schema),
+      index: this.index,
       store: this.store,
       schema: this.schema,
+    });
+    this.tail = new TailManager({
+      source: this.ingester,
+      querier: this.querier,
+      limits,
+      clock: this.clock,
+      logger: this.logger.with({ component: 'tail' }),
+      bounds: { maxDurationMs: config.querier.tail_max_duration },
     });
   }
 
@@ -171,6 +185,7 @@ export class Engine {
     this.state = 'Stopping';
     this.stateReason = 'Ingester not ready: stopping';
     this.runtimeWatcher?.stop();
+    this.tail.stop();
     await this.ingester.stop();
     await this.store.close();
     this.state = 'Terminated';

@@ -1,11 +1,11 @@
 import { EngineError } from '../errors.js';
 import type { Direction } from '../model.js';
+import { predicateFilter, type BlockFilter } from './block-filter.js';
 import {
   decodedHi,
   decodedLo,
   decodedUint,
   joinInt64,
-  lessThan,
   readUvarint,
   readVarint64,
   splitInt64,
@@ -49,7 +49,7 @@ export function corruptBlock(label: string, detail: string): EngineError {
  * A query range [from, through) split into 32-bit halves, so per-entry comparisons never touch a BigInt. A
  * `through` past the int64 range has no upper bound (so an entry at the largest int64 can still be read).
  */
-class HalfRange {
+export class ScanRange {
   readonly fromHi: number;
   readonly fromLo: number;
   readonly throughHi: number;
@@ -106,12 +106,10 @@ function decodeMetadata(data: Buffer, p: number): [string, string][] | undefined
 
 /**
  * Parse the structure of the entry at `p`; returns the position after it, or throws naming the block. The entry's
- * timestamp halves are left in `entryHi`/`entryLo`, the line bounds in `lineStart`/`lineEnd`.
+ * timestamp halves are left in `entryHi`/`entryLo`.
  */
 let entryHi = 0;
 let entryLo = 0;
-let lineStart = 0;
-let lineEnd = 0;
 
 function scanEntry(data: Buffer, p: number, end: number, withMetadata: boolean, label: string): number {
   const start = p;
@@ -121,69 +119,229 @@ function scanEntry(data: Buffer, p: number, end: number, withMetadata: boolean, 
   entryLo = decodedLo;
   p = readUvarint(data, p, end);
   if (p < 0 || p + decodedUint > end) throw corruptBlock(label, `bad line length at offset ${start}`);
-  lineStart = p;
-  lineEnd = p + decodedUint;
+  const lineEnd = p + decodedUint;
   if (!withMetadata) return lineEnd;
   p = skipMetadata(data, lineEnd, end);
   if (p < 0) throw corruptBlock(label, `bad structured metadata at offset ${start}`);
   return p;
 }
 
+/**
+ * Receives the entries of a block scan that are in range and pass the filter: the timestamp as 32-bit halves, the
+ * line at [lineStart, lineEnd) of `data`, and the structured-metadata section at `metaStart` (-1 in a v3 block;
+ * see `readMetadata`). `data` is the decompressed block: a sink that keeps a line beyond the call copies it, or
+ * keeps a view and with it the whole block. Returning false stops the scan.
+ */
+export type EntrySink = (data: Buffer, hi: number, lo: number, lineStart: number, lineEnd: number, metaStart: number) => boolean | void;
+
+/**
+ * Scan one block's entries in block order. Each entry's framing is parsed with integer arithmetic only; nothing
+ * is allocated for an entry out of range or rejected by the filter. Returns false when the sink stopped the scan.
+ */
+export function scanBlock(
+  data: Buffer,
+  withMetadata: boolean,
+  r: ScanRange,
+  filter: BlockFilter | undefined,
+  sorted: boolean,
+  label: string,
+  sink: EntrySink,
+): boolean {
+  return scanBlockCounted(data, withMetadata, r, filter, sorted, label, sink) >= 0;
+}
+
+/**
+ * `scanBlock` returning how many entries reached the sink, or -1 when the sink stopped the scan. The framing is
+ * decoded inline (no calls, locals only) while at least FAST_TAIL bytes remain — by far the common case — and by
+ * the checked varint readers near the end of the block.
+ */
+export function scanBlockCounted(
+  data: Buffer,
+  withMetadata: boolean,
+  r: ScanRange,
+  filter: BlockFilter | undefined,
+  sorted: boolean,
+  label: string,
+  sink: EntrySink,
+): number {
+  const end = data.length;
+  const fromHi = r.fromHi;
+  const fromLo = r.fromLo;
+  const throughHi = r.throughHi;
+  const throughLo = r.throughLo;
+  const unbounded = r.unbounded;
+  // A plain Uint8Array view: Buffers from the codecs and from JavaScript can have different maps, and byte reads
+  // through one map stay monomorphic.
+  const u8 = new Uint8Array(data.buffer, data.byteOffset, end);
+  const fastEnd = end - FAST_TAIL;
+  filter?.reset(data);
+  let n = 0;
+  let p = 0;
+  while (p < end) {
+    const start = p;
+    let hi: number;
+    let lo: number;
+    let lineStart: number;
+    let lineEnd: number;
+    if (p < fastEnd) {
+      // Zigzag varint int64 (see varint.ts readVarint64), unrolled: bytes 0–3 → low bits 0–27, byte 4 → low
+      // 28–31 and high 0–2, bytes 5–9 → high 3–31.
+      let b = u8[p++]!;
+      let zlo = b & 0x7f;
+      let zhi = 0;
+      if (b >= 0x80) {
+        b = u8[p++]!;
+        zlo |= (b & 0x7f) << 7;
+        if (b >= 0x80) {
+          b = u8[p++]!;
+          zlo |= (b & 0x7f) << 14;
+          if (b >= 0x80) {
+            b = u8[p++]!;
+            zlo |= (b & 0x7f) << 21;
+            if (b >= 0x80) {
+              b = u8[p++]!;
+              zlo |= (b & 0x0f) << 28;
+              zhi = (b & 0x7f) >>> 4;
+              for (let shift = 3; b >= 0x80; shift += 7) {
+                if (shift > 31) throw corruptBlock(label, `bad timestamp at offset ${start}`);
+                b = u8[p++]!;
+                zhi |= (b & 0x7f) << shift;
+              }
+            }
+          }
+        }
+      }
+      const neg = -(zlo & 1);
+      lo = (((zlo >>> 1) | (zhi << 31)) ^ neg) >>> 0;
+      hi = ((zhi >>> 1) ^ neg) | 0;
+      // Line length: one or two bytes for any line below 16 KiB.
+      b = u8[p++]!;
+      let len = b & 0x7f;
+      if (b >= 0x80) {
+        b = u8[p++]!;
+        len |= (b & 0x7f) << 7;
+        if (b >= 0x80) {
+          p = readUvarint(data, p - 2, end);
+          if (p < 0) throw corruptBlock(label, `bad line length at offset ${start}`);
+          len = decodedUint;
+        }
+      }
+      if (p + len > end) throw corruptBlock(label, `bad line length at offset ${start}`);
+      lineStart = p;
+      lineEnd = p + len;
+    } else {
+      p = readVarint64(data, p, end);
+      if (p < 0) throw corruptBlock(label, `bad timestamp at offset ${start}`);
+      hi = decodedHi;
+      lo = decodedLo;
+      p = readUvarint(data, p, end);
+      if (p < 0 || p + decodedUint > end) throw corruptBlock(label, `bad line length at offset ${start}`);
+      lineStart = p;
+      lineEnd = p + decodedUint;
+    }
+    let metaStart = -1;
+    if (withMetadata) {
+      metaStart = lineEnd;
+      // Most entries carry no metadata: a single zero byte.
+      p = lineEnd < end && u8[lineEnd] === 0 ? lineEnd + 1 : skipMetadata(data, lineEnd, end);
+      if (p < 0) throw corruptBlock(label, `bad structured metadata at offset ${start}`);
+    } else {
+      p = lineEnd;
+    }
+    if (hi < fromHi || (hi === fromHi && lo < fromLo)) continue;
+    if (!unbounded && !(hi < throughHi || (hi === throughHi && lo < throughLo))) {
+      if (sorted) break;
+      continue;
+    }
+    if (filter !== undefined && !filter.test(lineStart, lineEnd)) {
+      if (filter.exhausted) break;
+      continue;
+    }
+    n++;
+    if (sink(data, hi, lo, lineStart, lineEnd, metaStart) === false) return -1;
+  }
+  return n;
+}
+
+/** Bytes of an entry's framing the inline decoder may read: a 10-byte timestamp and a 2-byte length. */
+const FAST_TAIL = 12;
+
+/** The structured metadata of an entry found by a scan (`metaStart` as given to the sink); undefined when none. */
+export function readMetadata(data: Buffer, metaStart: number): [string, string][] | undefined {
+  if (metaStart < 0 || data[metaStart] === 0) return undefined;
+  return decodeMetadata(data, metaStart);
+}
+
 /** Append the entries of one block that are in range and pass `filter` to `out`, in block order. */
 function readBlockEntries(
   data: Buffer,
   withMetadata: boolean,
-  r: HalfRange,
-  filter: LineFilter | undefined,
+  r: ScanRange,
+  filter: BlockFilter | undefined,
   sorted: boolean,
   label: string,
   out: ChunkEntry[],
 ): void {
-  const end = data.length;
-  let p = 0;
-  while (p < end) {
-    p = scanEntry(data, p, end, withMetadata, label);
-    const hi = entryHi;
-    const lo = entryLo;
-    if (lessThan(hi, lo, r.fromHi, r.fromLo)) continue;
-    if (!r.unbounded && !lessThan(hi, lo, r.throughHi, r.throughLo)) {
-      if (sorted) break;
-      continue;
-    }
-    const line = data.subarray(lineStart, lineEnd);
-    if (filter !== undefined && !filter(line)) continue;
-    out.push({ ts: joinInt64(hi, lo), line, metadata: withMetadata ? decodeMetadata(data, lineEnd) : undefined });
-  }
+  scanBlock(data, withMetadata, r, filter, sorted, label, (d, hi, lo, ls, le, ms) => {
+    out.push({ ts: joinInt64(hi, lo), line: d.subarray(ls, le), metadata: ms >= 0 ? readMetadata(d, ms) : undefined });
+  });
 }
 
 const byTs = (a: ChunkEntry, b: ChunkEntry): number => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0);
 
-/** The blocks of `sources` whose bounds overlap [from, through); validates the direction. */
-function overlapping(sources: readonly BlockSource[], from: bigint, through: bigint, direction: Direction): BlockSource[] {
+function checkDirection(direction: Direction): void {
   if (direction !== 'forward' && direction !== 'backward') {
     throw new EngineError('bad_request', `invalid direction "${String(direction)}"`);
   }
+}
+
+/** The blocks of `sources` whose bounds overlap [from, through); validates the direction. */
+function overlapping(sources: readonly BlockSource[], from: bigint, through: bigint, direction: Direction): BlockSource[] {
+  checkDirection(direction);
   if (from >= through) return [];
   return sources.filter((s) => s.minTs < through && s.maxTs >= from);
 }
 
-/** Read the loaded blocks and merge them into one ordered list. */
-function collect(
-  wanted: readonly BlockSource[],
-  datas: readonly Buffer[],
+/** A block loaded for a read: its uncompressed entries, whether they are in timestamp order, its name in errors. */
+export interface LoadedBlock {
+  readonly data: Buffer;
+  readonly sorted: boolean;
+  readonly label: string;
+}
+
+/**
+ * Load the blocks of `sources` whose bounds overlap [from, through), in block order; the others are never
+ * loaded. Loads run together (decompression goes to the libuv pool).
+ */
+export async function loadBlocks(sources: readonly BlockSource[], from: bigint, through: bigint): Promise<LoadedBlock[]> {
+  const wanted = overlapping(sources, from, through, 'forward');
+  if (wanted.length === 0) return [];
+  const datas = await Promise.all(wanted.map((s) => s.load()));
+  return wanted.map((s, i) => ({ data: datas[i]!, sorted: s.sorted, label: s.label }));
+}
+
+/**
+ * The entries of loaded blocks in [from, through) that pass `filter`, merged into one list in timestamp order for
+ * `direction`. Blocks may overlap in time (out-of-order appends), so the parts are merged with a stable sort unless
+ * they are already in order; equal timestamps keep append order going forward and the reverse going backward.
+ */
+export function entriesOf(
+  blocks: readonly LoadedBlock[],
   withMetadata: boolean,
   from: bigint,
   through: bigint,
   direction: Direction,
-  filter: LineFilter | undefined,
+  lineFilter: LineFilter | BlockFilter | undefined,
 ): ChunkEntry[] {
-  const range = new HalfRange(from, through);
+  checkDirection(direction);
+  const range = new ScanRange(from, through);
+  const filter = typeof lineFilter === 'function' ? predicateFilter(lineFilter) : lineFilter;
   let out: ChunkEntry[] = [];
   let inOrder = true;
-  for (let i = 0; i < wanted.length; i++) {
+  for (const b of blocks) {
     const before = out.length;
-    readBlockEntries(datas[i]!, withMetadata, range, filter, wanted[i]!.sorted, wanted[i]!.label, out);
-    if (!wanted[i]!.sorted) inOrder = false;
+    readBlockEntries(b.data, withMetadata, range, filter, b.sorted, b.label, out);
+    if (!b.sorted) inOrder = false;
     else if (before > 0 && out.length > before && out[before - 1]!.ts > out[before]!.ts) inOrder = false;
   }
   if (!inOrder) out = out.sort(byTs);
@@ -192,10 +350,44 @@ function collect(
 }
 
 /**
+ * Scan loaded blocks: `sink` sees every entry in [from, through) that passes `filter`, block after block, each
+ * block in its own order (blocks may overlap in time when appends came out of order; `entriesOf` gives one ordered
+ * list). Returns false when the sink stopped the scan.
+ */
+export function scanLoaded(
+  blocks: readonly LoadedBlock[],
+  withMetadata: boolean,
+  from: bigint,
+  through: bigint,
+  filter: BlockFilter | undefined,
+  sink: EntrySink,
+): boolean {
+  return scanLoadedCounted(blocks, withMetadata, from, through, filter, sink) >= 0;
+}
+
+/** `scanLoaded` returning how many entries reached the sink, or -1 when the sink stopped the scan. */
+export function scanLoadedCounted(
+  blocks: readonly LoadedBlock[],
+  withMetadata: boolean,
+  from: bigint,
+  through: bigint,
+  filter: BlockFilter | undefined,
+  sink: EntrySink,
+): number {
+  if (from >= through) return 0;
+  const range = new ScanRange(from, through);
+  let total = 0;
+  for (const b of blocks) {
+    const n = scanBlockCounted(b.data, withMetadata, range, filter, b.sorted, b.label, sink);
+    if (n < 0) return -1;
+    total += n;
+  }
+  return total;
+}
+
+/**
  * Read [from, through) from a list of blocks in append order (`through` above the int64 range means "no upper
- * bound"). Blocks whose bounds miss the range are never loaded. Blocks may overlap in time (out-of-order appends),
- * so the parts are merged with a stable sort unless they are already in order; equal timestamps keep append order
- * going forward and the reverse going backward.
+ * bound"), as one list ordered for `direction` (see `entriesOf`).
  */
 export async function readBlocks(
   sources: readonly BlockSource[],
@@ -203,12 +395,11 @@ export async function readBlocks(
   from: bigint,
   through: bigint,
   direction: Direction,
-  filter?: LineFilter,
+  filter?: LineFilter | BlockFilter,
 ): Promise<ChunkEntry[]> {
-  const wanted = overlapping(sources, from, through, direction);
-  if (wanted.length === 0) return [];
-  const datas = await Promise.all(wanted.map((s) => s.load()));
-  return collect(wanted, datas, withMetadata, from, through, direction, filter);
+  checkDirection(direction);
+  const blocks = await loadBlocks(sources, from, through);
+  return entriesOf(blocks, withMetadata, from, through, direction, filter);
 }
 
 /** `readBlocks` for sources whose `load` is synchronous (it throws if one returns a promise). */
@@ -218,15 +409,27 @@ export function readBlocksSync(
   from: bigint,
   through: bigint,
   direction: Direction,
-  filter?: LineFilter,
+  filter?: LineFilter | BlockFilter,
 ): ChunkEntry[] {
   const wanted = overlapping(sources, from, through, direction);
-  const datas = wanted.map((s) => {
+  const blocks = wanted.map((s) => {
     const d = s.load();
     if (!Buffer.isBuffer(d)) throw new EngineError('internal', `${s.label}: synchronous read of an async block`);
-    return d;
+    return { data: d, sorted: s.sorted, label: s.label };
   });
-  return collect(wanted, datas, withMetadata, from, through, direction, filter);
+  return entriesOf(blocks, withMetadata, from, through, direction, filter);
+}
+
+/** `loadBlocks` then `scanLoaded`: see there. Resolves false when the sink stopped the scan. */
+export async function scanBlocks(
+  sources: readonly BlockSource[],
+  withMetadata: boolean,
+  from: bigint,
+  through: bigint,
+  filter: BlockFilter | undefined,
+  sink: EntrySink,
+): Promise<boolean> {
+  return scanLoaded(await loadBlocks(sources, from, through), withMetadata, from, through, filter, sink);
 }
 
 /**

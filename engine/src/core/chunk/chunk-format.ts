@@ -1,7 +1,8 @@
 import zlib from 'node:zlib';
 import { EngineError } from '../errors.js';
 import type { Direction } from '../model.js';
-import { readBlocks, type BlockSource, type ChunkEntry, type LineFilter } from './block-reader.js';
+import type { BlockFilter } from './block-filter.js';
+import { readBlocks, scanBlocks, type BlockSource, type ChunkEntry, type EntrySink, type LineFilter } from './block-reader.js';
 import { codecById, type ChunkEncoding, type Codec } from './codec.js';
 import {
   decodedUint,
@@ -234,16 +235,30 @@ export class ChunkReader {
     return data;
   }
 
-  /** Entries with from ≤ ts < through, in timestamp order for `direction`; same contract as MemChunk.readEntries. */
-  readEntries(from: bigint, through: bigint, direction: Direction, filter?: LineFilter): Promise<ChunkEntry[]> {
-    const sources: BlockSource[] = this.blocks.map((b, i) => ({
+  /** True for format v4: entries carry a structured-metadata section. */
+  get withMetadata(): boolean {
+    return this.formatVersion === 4;
+  }
+
+  /** The blocks as read sources (each verified and decompressed when loaded). */
+  blockSources(): BlockSource[] {
+    return this.blocks.map((b, i) => ({
       minTs: b.minTs,
       maxTs: b.maxTs,
       sorted: true,
       label: `chunk block ${i}`,
       load: () => this.blockData(i),
     }));
-    return readBlocks(sources, this.formatVersion === 4, from, through, direction, filter);
+  }
+
+  /** Entries with from ≤ ts < through, in timestamp order for `direction`; same contract as MemChunk.readEntries. */
+  readEntries(from: bigint, through: bigint, direction: Direction, filter?: LineFilter | BlockFilter): Promise<ChunkEntry[]> {
+    return readBlocks(this.blockSources(), this.formatVersion === 4, from, through, direction, filter);
+  }
+
+  /** Same contract as MemChunk.scan. */
+  scan(from: bigint, through: bigint, filter: BlockFilter | undefined, sink: EntrySink): Promise<boolean> {
+    return scanBlocks(this.blockSources(), this.formatVersion === 4, from, through, filter, sink);
   }
 }
 

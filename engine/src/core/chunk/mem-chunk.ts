@@ -1,18 +1,21 @@
 import { EngineError } from '../errors.js';
 import type { Direction, LabelPair } from '../model.js';
+import type { BlockFilter } from './block-filter.js';
 import {
   readBlocks,
   readBlocksSync,
+  scanBlocks,
   sortBlock,
   type BlockSource,
   type ChunkEntry,
+  type EntrySink,
   type LineFilter,
 } from './block-reader.js';
 import { codecFor, type ChunkEncoding, type Codec } from './codec.js';
 import { encodeChunk, type FormatVersion } from './chunk-format.js';
 import { HeadBlock } from './head-block.js';
 
-export type { ChunkEntry, LineFilter } from './block-reader.js';
+export type { ChunkEntry, EntrySink, LineFilter } from './block-reader.js';
 export { ChunkReader, decodeChunk } from './chunk-format.js';
 
 export interface MemChunkOptions {
@@ -190,12 +193,30 @@ export class MemChunk {
     return encodeChunk(this.formatVersion, this.codec.id, blocks);
   }
 
+  /** True for format v4: entries carry a structured-metadata section. */
+  get withMetadata(): boolean {
+    return this.formatVersion === 4;
+  }
+
   /**
    * Entries with from ≤ ts < through from the cut blocks and the head, in timestamp order for `direction`.
-   * `filter` sees the raw line bytes before any entry object is made.
+   * `filter` sees the raw line bytes before any entry object is made (a BlockFilter: before even a view of the line).
    */
-  readEntries(from: bigint, through: bigint, direction: Direction, filter?: LineFilter): Promise<ChunkEntry[]> {
+  readEntries(from: bigint, through: bigint, direction: Direction, filter?: LineFilter | BlockFilter): Promise<ChunkEntry[]> {
     return readBlocks(this.sources(false), this.formatVersion === 4, from, through, direction, filter);
+  }
+
+  /**
+   * Every entry with from ≤ ts < through that passes `filter`, handed to `sink` without making an entry object
+   * (block by block: in timestamp order unless appends came out of order). See block-reader.ts `scanBlocks`.
+   */
+  scan(from: bigint, through: bigint, filter: BlockFilter | undefined, sink: EntrySink): Promise<boolean> {
+    return scanBlocks(this.sources(false), this.formatVersion === 4, from, through, filter, sink);
+  }
+
+  /** The blocks and the head as read sources, as they are now (later appends and cuts do not change them). */
+  blockSources(): BlockSource[] {
+    return this.sources(false);
   }
 
   /**

@@ -5,7 +5,8 @@ import { matchesAll } from '../logql/syntax/matcher.js';
 import type { EngineMetrics } from '../metrics.js';
 import type { Direction, Labels, PushEntry } from '../model.js';
 import type { SchemaConfig } from '../storage/schema.js';
-import type { ChunkEntry } from '../chunk/mem-chunk.js';
+import type { ChunkEntry, MemChunk } from '../chunk/mem-chunk.js';
+import type { ChunkRef } from '../storage/chunk-key.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Wal, WalRecord } from '../wal/wal.js';
@@ -46,11 +47,36 @@ export interface IngesterOptions {
   metrics: EngineMetrics;
 }
 
+/** The identity of a stream that received entries, as an {@link AppendListener} sees it. */
+export interface AppendedStream {
+  readonly labels: Labels;
+  readonly canonical: string;
+  readonly fingerprint: string;
+}
+
+/**
+ * Told synchronously about the entries a push has just appended to a stream (the tailers). It runs on the push
+ * path before the WAL write resolves, as Loki notifies its tailers, so it must be quick and must not throw; it must
+ * copy whatever it keeps, because the entries' buffers belong to the request.
+ */
+export interface AppendListener {
+  appended(tenant: string, stream: AppendedStream, entries: readonly PushEntry[]): void;
+}
+
 export interface StreamEntries {
   labels: Labels;
   canonical: string;
   fingerprint: string;
   entries: ChunkEntry[];
+}
+
+/** A stream's in-memory chunks for a lazy read (see Ingester.chunks). */
+export interface StreamChunks {
+  labels: Labels;
+  canonical: string;
+  fingerprint: string;
+  /** Oldest first; `ref` is set once the chunk is in the store. */
+  chunks: Array<{ chunk: MemChunk; ref: ChunkRef | undefined }>;
 }
 
 /** The streams of one tenant. */
@@ -75,9 +101,16 @@ export class Ingester {
   private sweeping: Promise<void> | undefined;
   private lastCheckpointMs: number;
   private stopped = false;
+  /** Set only while someone tails: without a tailer the push path pays one property check per stream. */
+  private appendListener: AppendListener | undefined;
 
   constructor(private readonly opts: IngesterOptions) {
     this.lastCheckpointMs = opts.clock.now();
+  }
+
+  /** Installs (or, with undefined, removes) the listener told about every appended entry. */
+  setAppendListener(listener: AppendListener | undefined): void {
+    this.appendListener = listener;
   }
 
   /** Attaches the WAL opened by the engine; from then on pushes resolve only once they are logged. */
@@ -147,7 +180,10 @@ export class Ingester {
         });
       }
       const logged = accepted ?? s.entries;
-      if (logged.length > 0) records.push({ type: 'entries', tenant, ref: stream.ref, entries: logged as PushEntry[] });
+      if (logged.length > 0) {
+        records.push({ type: 'entries', tenant, ref: stream.ref, entries: logged as PushEntry[] });
+        this.appendListener?.appended(tenant, stream, logged);
+      }
     }
 
     if (records.length > 0 && this.opts.wal) {
@@ -360,6 +396,29 @@ export class Ingester {
     for (const s of [...inst.matching(matchers)]) {
       const entries = await s.readEntries(from, through, direction, filter);
       if (entries.length > 0) out.push({ labels: s.labels, canonical: s.canonical, fingerprint: s.fingerprint, entries });
+    }
+    return out;
+  }
+
+  /**
+   * The in-memory chunks of the streams matching the matchers that hold entries in [from, through), without
+   * reading them: the querier reads them lazily (a log query with a small limit stops early, a metric query scans
+   * blocks without making entries). A chunk already flushed carries its store reference, so the querier does not
+   * read it twice.
+   */
+  chunks(tenant: string, matchers: readonly LabelMatcher[], from: bigint, through: bigint): StreamChunks[] {
+    const inst = this.instances.get(tenant);
+    if (inst === undefined) return [];
+    const out: StreamChunks[] = [];
+    for (const s of inst.matching(matchers)) {
+      const descs = s.chunksIn(from, through);
+      if (descs.length === 0) continue;
+      out.push({
+        labels: s.labels,
+        canonical: s.canonical,
+        fingerprint: s.fingerprint,
+        chunks: descs.map((d) => ({ chunk: d.chunk, ref: d.flushed ? d.ref : undefined })),
+      });
     }
     return out;
   }

@@ -103,6 +103,19 @@ export class Stream {
     return this.chunks.length === 0;
   }
 
+  /**
+   * The chunks still in memory with entries in [from, through), oldest first (the last may be the head chunk,
+   * still growing: readers take a snapshot of its blocks when they read it).
+   */
+  chunksIn(from: bigint, through: bigint): ChunkDesc[] {
+    const out: ChunkDesc[] = [];
+    for (const d of this.chunks) {
+      if (d.chunk.entryCount === 0 || d.chunk.maxTs < from || d.chunk.minTs >= through) continue;
+      out.push(d);
+    }
+    return out;
+  }
+
   /** Entries of every chunk still in memory in [from, through), sorted in the direction. */
   async readEntries(
     from: bigint,

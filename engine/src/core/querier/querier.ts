@@ -1,10 +1,13 @@
-import { decodeChunk, type ChunkEntry } from '../chunk/mem-chunk.js';
+import { compileBlockFilter, leadingLineFilters, predicateFilter, type BlockFilter, type LineFilterSpec } from '../chunk/block-filter.js';
+import { entriesOf, loadBlocks, readMetadata, scanLoadedCounted, type LoadedBlock } from '../chunk/block-reader.js';
+import { decodeChunk, type ChunkEntry, type MemChunk } from '../chunk/mem-chunk.js';
+import { joinInt64 } from '../chunk/varint.js';
 import { EngineError } from '../errors.js';
 import type { IndexReader } from '../index/index-reader.js';
 import type { Ingester, StreamEntries } from '../ingester/ingester.js';
-import { cmp } from '../ingester/stream.js';
 import { labelsString } from '../distributor/labels.js';
-import { compileLogSelector, type StreamPipeline } from '../logql/log/pipeline.js';
+import type { SampleSource, ScanVisitor } from '../logql/engine/types.js';
+import { compileLogSelector, type Pipeline, type StreamPipeline } from '../logql/log/pipeline.js';
 import type { Expr } from '../logql/syntax/ast.js';
 import { matchesAll, type LabelMatcher } from '../logql/syntax/matcher.js';
 import type { Direction, LabelPair, Labels } from '../model.js';
@@ -51,6 +54,25 @@ export interface SelectStreamsParams {
   deadline?: Deadline;
 }
 
+/** A scan of raw stream entries (see Querier.scanStreams). */
+export interface ScanStreamsParams {
+  tenant: string;
+  matchers: LabelMatcher[];
+  /** The query's leading line filters (run on whole blocks), or a predicate on the raw line bytes. */
+  filter?: readonly LineFilterSpec[] | ((line: Buffer) => boolean);
+  from: bigint;
+  /** Exclusive. */
+  through: bigint;
+  deadline?: Deadline;
+}
+
+/** A stream as a scan announces it to its visitor. */
+export interface StreamInfo {
+  labels: Labels;
+  canonical: string;
+  fingerprint: string;
+}
+
 /** One stream's entries, oldest first, merged from memory and the store and deduplicated. */
 export interface StreamData {
   labels: Labels;
@@ -77,101 +99,220 @@ export interface QueryStats {
   entriesScanned: number;
 }
 
+/** A chunk of one stream a read may need: in the ingester's memory, or in the store. */
+interface ChunkSource {
+  minTs: bigint;
+  /** Inclusive. */
+  maxTs: bigint;
+  mem: MemChunk | undefined;
+  /** Where it is in the store (when `mem` is undefined). */
+  ref: ChunkRef | undefined;
+}
+
+/** A stream to read and every chunk of it that overlaps the query. */
+interface StreamSource extends StreamInfo {
+  chunks: ChunkSource[];
+}
+
+/** A chunk's blocks that overlap the query, decompressed. */
+interface LoadedChunk {
+  withMetadata: boolean;
+  blocks: LoadedBlock[];
+  /** The part of the query range to read: within the chunk's bounds as listed (see Querier.loadChunk). */
+  from: bigint;
+  /** Exclusive. */
+  through: bigint;
+  /** The object key of a chunk from the store (names it in errors). */
+  key: string | undefined;
+}
+
+const refId = (r: ChunkRef): string => `${r.fingerprint}/${r.from}:${r.through}:${r.checksum}`;
+const byCanonical = (a: StreamInfo, b: StreamInfo): number => (a.canonical < b.canonical ? -1 : a.canonical > b.canonical ? 1 : 0);
+
 /**
- * Reads log streams from the ingester's memory and from flushed chunks in the store, merges them per stream,
- * drops duplicates (a chunk may be both flushed and still replayed from the WAL after a crash), and returns at most
- * `limit` entries across all streams: the newest for backward, the oldest for forward.
+ * Reads log streams from the ingester's memory and from flushed chunks in the store, merges them per stream and
+ * drops duplicates (a chunk may be both flushed and still replayed from the WAL after a crash). Chunks are listed
+ * first (memory and index) and read lazily:
+ * - log queries (`selectLogs`) merge streams in the direction's order and read chunks in that order (newest first
+ *   going backward), so a query with a small limit stops once the limit is met and no unread chunk can hold an
+ *   earlier entry;
+ * - metric queries (`scanStreams`) scan every block with the line filters applied on the block bytes and hand
+ *   entries to the engine without making entry objects.
  */
 export class Querier {
   constructor(private readonly opts: QuerierOptions) {}
 
+  /**
+   * At most `limit` entries across all streams (the newest for backward, the oldest for forward; ties between
+   * streams in stream order: memory first, then the index's), after the pipeline, with `interval` applied.
+   */
   async selectLogs(p: SelectParams, stats: QueryStats = newStats()): Promise<LogStream[]> {
     if (p.expr.kind !== 'log') throw new EngineError('bad_request', 'log selector expected, got a metric query');
-    const { matchers, prefilter, pipeline } = compileLogSelector(p.expr);
-    const deadline = p.deadline ?? Deadline.none();
-    const raw = await this.collect(p.tenant, matchers, prefilter, p.from, p.through, p.direction, stats, deadline);
-    const streams: LogStream[] = [];
-    for (const s of raw) {
-      deadline.check();
-      const entries = pipeline ? runPipeline(pipeline.forStream(s.labels), s.entries) : s.entries;
-      if (entries.length > 0) streams.push({ labels: s.labels, canonical: s.canonical, fingerprint: s.fingerprint, entries });
+    const { matchers, pipeline } = compileLogSelector(p.expr);
+    const filter = compileBlockFilter(leadingLineFilters(p.expr.stages));
+    if (p.direction !== 'forward' && p.direction !== 'backward') {
+      throw new EngineError('bad_request', `invalid direction "${String(p.direction)}"`);
     }
-    const less = p.direction === 'forward' ? (a: bigint, b: bigint) => cmp(a, b) : (a: bigint, b: bigint) => cmp(b, a);
-    if (p.interval !== undefined && p.interval > 0n) return applyInterval(streams, p.limit, p.interval, p.direction);
-    return applyLimit(streams, p.limit, less);
+    const deadline = p.deadline ?? Deadline.none();
+    if (p.from >= p.through) return [];
+    const streams = await this.listStreams(p.tenant, matchers, p.from, p.through, stats);
+    deadline.check();
+    const merge = new LogMerge(streams, p, pipeline, filter, this.opts.fetchConcurrency ?? 16, deadline, stats, (c) =>
+      this.loadChunk(c, p.from, p.through, stats),
+    );
+    return merge.run();
   }
 
   /**
    * Every stream matching the selector with entries in [from, through), oldest first, sorted by their canonical
-   * labels (so merging streams into one series breaks timestamp ties the same way every time). The metric engine
-   * reads each stream once for a whole query window through this.
+   * labels (so merging streams into one series breaks timestamp ties the same way every time).
    */
   async selectStreams(p: SelectStreamsParams, stats: QueryStats = newStats()): Promise<StreamData[]> {
-    const out = await this.collect(p.tenant, p.matchers, p.prefilter, p.from, p.through, 'forward', stats, p.deadline ?? Deadline.none());
-    return out.sort((a, b) => (a.canonical < b.canonical ? -1 : a.canonical > b.canonical ? 1 : 0));
+    const out: StreamData[] = [];
+    await this.scanStreams(
+      { tenant: p.tenant, matchers: p.matchers, filter: p.prefilter, from: p.from, through: p.through, deadline: p.deadline },
+      (s) => {
+        const data: StreamData = { labels: s.labels, canonical: s.canonical, fingerprint: s.fingerprint, entries: [] };
+        out.push(data);
+        const entries = data.entries;
+        let sorted = true;
+        return {
+          raw: (d, hi, lo, ls, le, ms) => {
+            const ts = joinInt64(hi, lo);
+            if (sorted && entries.length > 0 && entries[entries.length - 1]!.ts > ts) sorted = false;
+            entries.push({ ts, line: d.subarray(ls, le), metadata: ms >= 0 ? readMetadata(d, ms) : undefined });
+          },
+          entry: (e) => void entries.push(e as ChunkEntry),
+          done: () => {
+            // Blocks of one chunk overlap when appends came out of order: a stable sort keeps append order on ties.
+            if (!sorted) entries.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+          },
+        };
+      },
+      stats,
+    );
+    return out.filter((s) => s.entries.length > 0);
   }
 
-  /** Reads memory and store, merges the parts of each stream in the direction's order and drops duplicates. */
-  private async collect(
-    tenant: string,
-    matchers: LabelMatcher[],
-    filter: ((line: Buffer) => boolean) | undefined,
-    from: bigint,
-    through: bigint,
-    direction: Direction,
-    stats: QueryStats,
-    deadline: Deadline,
-  ): Promise<StreamData[]> {
-    const byStream = new Map<string, { labels: Labels; canonical: string; fingerprint: string; parts: ChunkEntry[][] }>();
-    const add = (labels: Labels, canonical: string, fp: string, entries: ChunkEntry[]): void => {
-      let s = byStream.get(fp);
-      if (s === undefined) {
-        s = { labels, canonical, fingerprint: fp, parts: [] };
-        byStream.set(fp, s);
-      }
-      s.parts.push(entries);
-    };
-
-    const fromMemory = this.opts.ingester ? await this.opts.ingester.query(tenant, matchers, from, through, direction, filter) : [];
-    stats.ingesterStreams += fromMemory.length;
-    for (const s of fromMemory) add(s.labels, s.canonical, s.fingerprint, s.entries);
+  /**
+   * Scan every stream matching the matchers, in canonical label order, for entries in [from, through) passing the
+   * filter. A stream's chunks are read oldest first; when none overlap in time (the usual case) its entries go to
+   * the visitor's `raw` sink straight from the decompressed blocks, else they are merged, deduplicated and handed
+   * to `entry` oldest first. Chunks from the store are fetched and decompressed ahead of the scan.
+   */
+  async scanStreams(
+    p: ScanStreamsParams,
+    visit: (stream: StreamInfo) => ScanVisitor & { done?(): void },
+    stats: QueryStats = newStats(),
+  ): Promise<void> {
+    const deadline = p.deadline ?? Deadline.none();
+    if (p.from >= p.through) return;
+    const filter: BlockFilter | undefined =
+      typeof p.filter === 'function' ? predicateFilter(p.filter) : p.filter !== undefined ? compileBlockFilter(p.filter) : undefined;
+    const streams = (await this.listStreams(p.tenant, p.matchers, p.from, p.through, stats)).sort(byCanonical);
     deadline.check();
+    const jobs: ChunkSource[] = [];
+    for (const s of streams) {
+      s.chunks.sort((a, b) => (a.minTs < b.minTs ? -1 : a.minTs > b.minTs ? 1 : a.maxTs < b.maxTs ? -1 : a.maxTs > b.maxTs ? 1 : 0));
+      jobs.push(...s.chunks);
+    }
+    const prefetch = new Prefetch(jobs, (c) => this.loadChunk(c, p.from, p.through, stats), this.opts.fetchConcurrency ?? 16);
+    for (const s of streams) {
+      const v = visit(s);
+      let overlap = false;
+      for (let i = 1; i < s.chunks.length && !overlap; i++) if (s.chunks[i]!.minTs <= s.chunks[i - 1]!.maxTs) overlap = true;
+      if (!overlap) {
+        for (let i = 0; i < s.chunks.length; i++) {
+          const c = await prefetch.take();
+          deadline.check();
+          stats.entriesScanned += guard(c, () => scanLoadedCounted(c.blocks, c.withMetadata, c.from, c.through, filter, v.raw));
+        }
+      } else {
+        // Chunks overlap (out-of-order writes, or a chunk flushed again after a WAL replay): merge and deduplicate.
+        const parts: ChunkEntry[][] = [];
+        for (let i = 0; i < s.chunks.length; i++) {
+          const c = await prefetch.take();
+          deadline.check();
+          parts.push(guard(c, () => entriesOf(c.blocks, c.withMetadata, c.from, c.through, 'forward', filter)));
+        }
+        const merged = mergeDedup(parts.filter((x) => x.length > 0), true);
+        stats.entriesScanned += merged.length;
+        for (const e of merged) v.entry(e);
+      }
+      v.done?.();
+    }
+  }
 
+  /**
+   * The engine's SampleSource for one tenant: `readStreams` for the general case and the block-scanning
+   * `scanStreams` fast path. `stats` collects what the reads cost.
+   */
+  sampleSource(tenant: string, deadline?: Deadline, stats: QueryStats = newStats()): SampleSource {
+    return {
+      readStreams: (matchers, prefilter, from, through) => this.selectStreams({ tenant, matchers, prefilter, from, through, deadline }, stats),
+      scanStreams: (req, visit) =>
+        this.scanStreams({ tenant, matchers: req.matchers, filter: req.lineFilters, from: req.from, through: req.through, deadline }, visit, stats),
+    };
+  }
+
+  /**
+   * The streams matching the matchers and their chunks overlapping [from, through): memory first (ingester order),
+   * then streams only the index knows (fingerprint order). A chunk both in memory and in the index (flushed, not
+   * yet released) is read from memory only.
+   */
+  private async listStreams(tenant: string, matchers: LabelMatcher[], from: bigint, through: bigint, stats: QueryStats): Promise<StreamSource[]> {
+    const byFp = new Map<string, StreamSource>();
+    const out: StreamSource[] = [];
+    const inMemory = new Set<string>();
+    const mem = this.opts.ingester?.chunks(tenant, matchers, from, through) ?? [];
+    stats.ingesterStreams += mem.length;
+    for (const s of mem) {
+      const src: StreamSource = {
+        labels: s.labels,
+        canonical: s.canonical,
+        fingerprint: s.fingerprint,
+        chunks: s.chunks.map((c) => ({ minTs: c.chunk.minTs, maxTs: c.chunk.maxTs, mem: c.chunk, ref: undefined })),
+      };
+      for (const c of s.chunks) if (c.ref !== undefined) inMemory.add(refId(c.ref));
+      byFp.set(s.fingerprint, src);
+      out.push(src);
+    }
     const series = await this.opts.index.series(tenant, matchers, from, through);
     stats.storeStreams += series.length;
-    const jobs: Array<{ labels: Labels; fp: string; ref: ChunkRef }> = [];
-    for (const s of series) for (const ref of s.chunks) jobs.push({ labels: s.labels, fp: s.fingerprint, ref });
-    await pool(jobs, this.opts.fetchConcurrency ?? 16, async (j) => {
-      deadline.check();
-      const entries = await this.readChunk(j.ref, from, through, direction, filter, stats);
-      if (entries.length > 0) add(j.labels, labelsString(j.labels), j.fp, entries);
-    });
-
-    const less = direction === 'forward' ? (a: bigint, b: bigint) => cmp(a, b) : (a: bigint, b: bigint) => cmp(b, a);
-    const out: StreamData[] = [];
-    for (const s of byStream.values()) {
-      const merged = mergeDedup(s.parts, less);
-      stats.entriesScanned += merged.length;
-      if (merged.length > 0) out.push({ labels: s.labels, canonical: s.canonical, fingerprint: s.fingerprint, entries: merged });
+    for (const s of series) {
+      let src = byFp.get(s.fingerprint);
+      for (const c of s.chunks) {
+        if (c.from >= through || c.through < from || inMemory.has(refId(c))) continue;
+        if (src === undefined) {
+          src = { labels: s.labels, canonical: labelsString(s.labels), fingerprint: s.fingerprint, chunks: [] };
+          byFp.set(s.fingerprint, src);
+          out.push(src);
+        }
+        src.chunks.push({ minTs: c.from, maxTs: c.through, mem: undefined, ref: c });
+      }
     }
     return out;
   }
 
-  private async readChunk(
-    ref: ChunkRef,
-    from: bigint,
-    through: bigint,
-    direction: Direction,
-    filter: ((line: Buffer) => boolean) | undefined,
-    stats: QueryStats,
-  ): Promise<ChunkEntry[]> {
+  /**
+   * Fetch (store) and decompress the blocks of a chunk that overlap [from, through). A memory chunk is read within
+   * the bounds it had when listed: entries appended since then are left for the next query, so the order the
+   * listing promised (chunks by bounds) holds.
+   */
+  private async loadChunk(c: ChunkSource, queryFrom: bigint, through: bigint, stats: QueryStats): Promise<LoadedChunk> {
+    const from = c.minTs > queryFrom ? c.minTs : queryFrom;
+    const to = c.maxTs + 1n < through ? c.maxTs + 1n : through;
+    if (c.mem !== undefined) {
+      return { withMetadata: c.mem.withMetadata, blocks: await loadBlocks(c.mem.blockSources(), from, to), from, through: to, key: undefined };
+    }
+    const ref = c.ref!;
     const key = chunkKey(ref, this.opts.schema.periodFor(ref.from).schema);
     const buf = await this.opts.store.get(key);
     stats.chunksFetched++;
     stats.chunkBytes += buf.length;
     try {
       const chunk = await decodeChunk(buf);
-      return await chunk.readEntries(from, through, direction, filter);
+      return { withMetadata: chunk.withMetadata, blocks: await loadBlocks(chunk.blockSources(), from, to), from, through: to, key };
     } catch (e) {
       throw new EngineError('internal', `failed to read chunk ${key}: ${(e as Error).message}`);
     }
@@ -220,43 +361,104 @@ export const newStats = (): QueryStats => ({
   entriesScanned: 0,
 });
 
-/** Sorts the parts of one stream together and drops entries identical in timestamp, line and metadata. */
-function mergeDedup(parts: ChunkEntry[][], less: (a: bigint, b: bigint) => number): ChunkEntry[] {
-  const all = parts.length === 1 ? parts[0]! : parts.flat().sort((a, b) => less(a.ts, b.ts));
-  if (parts.length === 1) return all;
-  const out: ChunkEntry[] = [];
-  // Entries with one timestamp are adjacent after sorting; compare against all of them (rarely more than one).
-  let groupStart = 0;
-  for (const e of all) {
-    if (out.length > 0 && out[out.length - 1]!.ts !== e.ts) groupStart = out.length;
-    let dup = false;
-    for (let i = groupStart; i < out.length; i++) {
-      if (sameEntry(out[i]!, e)) {
-        dup = true;
-        break;
-      }
-    }
-    if (!dup) out.push(e);
+/**
+ * Runs `read` on a loaded chunk; a corrupt store chunk is reported by its key, as a failed fetch would be (errors
+ * a visitor throws, timeouts for one, pass through unchanged).
+ */
+function guard<T>(c: LoadedChunk, read: () => T): T {
+  if (c.key === undefined) return read();
+  try {
+    return read();
+  } catch (e) {
+    if (!(e instanceof EngineError) || e.code !== 'internal') throw e;
+    throw new EngineError('internal', `failed to read chunk ${c.key}: ${e.message}`);
   }
+}
+
+/**
+ * Loads items in order with up to `max` loads in flight ahead of the consumer. `initial` starts the window
+ * smaller (it doubles per take), so a query that stops after a few chunks does not fetch many more.
+ */
+class Prefetch<I, T> {
+  private readonly started: Array<Promise<T> | undefined>;
+  private next = 0;
+  private ahead: number;
+
+  constructor(
+    private readonly items: readonly I[],
+    private readonly load: (item: I) => Promise<T>,
+    private readonly max: number,
+    initial = max,
+  ) {
+    this.started = new Array<Promise<T> | undefined>(items.length);
+    this.ahead = Math.max(1, Math.min(initial, max));
+  }
+
+  take(): Promise<T> {
+    const i = this.next++;
+    if (i >= this.items.length) throw new EngineError('internal', 'prefetch: no more items');
+    const end = Math.min(this.items.length, i + this.ahead);
+    for (let j = i; j < end; j++) {
+      if (this.started[j] !== undefined) continue;
+      const p = this.load(this.items[j]!);
+      // Loads still in flight when a query stops early (limit reached, error) must not become unhandled rejections.
+      p.catch(() => undefined);
+      this.started[j] = p;
+    }
+    if (this.ahead < this.max) this.ahead = Math.min(this.max, this.ahead * 2);
+    const p = this.started[i]!;
+    this.started[i] = undefined;
+    return p;
+  }
+}
+
+/** Merges entry lists (each ordered for the direction) and drops entries identical in timestamp, line and metadata. */
+function mergeDedup(parts: ChunkEntry[][], forward: boolean): ChunkEntry[] {
+  if (parts.length === 0) return [];
+  let out = parts[0]!;
+  for (let i = 1; i < parts.length; i++) out = mergeTwo(out, parts[i]!, forward);
   return out;
 }
 
 /**
- * Runs a stream's entries through the query's stages. Entries whose labels a stage changed carry them by category,
- * so the response can group them by their final labels (or list them per entry with categorize-labels).
+ * Merges two lists ordered for the direction; on equal timestamps `a`'s entries come first, and an entry of `b`
+ * identical to one already taken is dropped.
  */
-function runPipeline(sp: StreamPipeline, entries: readonly ChunkEntry[]): LogEntry[] {
-  const out: LogEntry[] = [];
-  for (const e of entries) {
-    const line = sp.process(e.ts, e.line, e.metadata);
-    if (line === undefined) continue;
-    if (sp.labels.unchanged()) {
-      out.push(line === e.line ? e : { ...e, line });
-      continue;
+function mergeTwo(a: readonly ChunkEntry[], b: readonly ChunkEntry[], forward: boolean): ChunkEntry[] {
+  if (a.length === 0) return b.slice();
+  if (b.length === 0) return a.slice();
+  // The usual case, chunks that follow each other: nothing to interleave or compare.
+  const lastA = a[a.length - 1]!.ts;
+  const firstB = b[0]!.ts;
+  if (forward ? firstB > lastA : firstB < lastA) return a.concat(b);
+  const out: ChunkEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ta = a[i]!.ts;
+    const tb = b[j]!.ts;
+    if (ta === tb) {
+      const group = out.length;
+      while (i < a.length && a[i]!.ts === ta) out.push(a[i++]!);
+      while (j < b.length && b[j]!.ts === ta) {
+        const e = b[j++]!;
+        let dup = false;
+        for (let k = group; k < out.length; k++) {
+          if (sameEntry(out[k]!, e)) {
+            dup = true;
+            break;
+          }
+        }
+        if (!dup) out.push(e);
+      }
+    } else if (forward ? ta < tb : ta > tb) {
+      out.push(a[i++]!);
+    } else {
+      out.push(b[j++]!);
     }
-    const c = sp.labels.categorized();
-    out.push({ ts: e.ts, line, metadata: c.structuredMetadata.map(([k, v]) => [k, v]), parsed: [...c.parsed], stream: c.stream });
   }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
   return out;
 }
 
@@ -267,57 +469,190 @@ function sameEntry(a: ChunkEntry, b: ChunkEntry): boolean {
   return am.length === bm.length && am.every(([k, v], i) => bm[i]![0] === k && bm[i]![1] === v);
 }
 
-/** Keeps the first `limit` entries across streams in the direction's order (each stream is already sorted). */
-function applyLimit(streams: LogStream[], limit: number, less: (a: bigint, b: bigint) => number): LogStream[] {
-  let total = 0;
-  for (const s of streams) total += s.entries.length;
-  if (limit <= 0 || total <= limit) return streams;
-  // Find the cut timestamp: the limit-th entry in order over all streams (each stream capped at `limit` first).
-  const heads: Array<{ ts: bigint; s: number }> = [];
-  for (let i = 0; i < streams.length; i++) {
-    const es = streams[i]!.entries;
-    for (let j = 0; j < Math.min(limit, es.length); j++) heads.push({ ts: es[j]!.ts, s: i });
-  }
-  heads.sort((a, b) => less(a.ts, b.ts) || a.s - b.s);
-  const taken = new Array<number>(streams.length).fill(0);
-  for (let k = 0; k < limit; k++) taken[heads[k]!.s]!++;
-  const out: LogStream[] = [];
-  streams.forEach((s, i) => {
-    if (taken[i]! > 0) out.push({ ...s, entries: s.entries.slice(0, taken[i]) });
-  });
-  return out;
+/**
+ * Runs one entry through a stream's stages. An entry whose labels a stage changed carries them by category, so the
+ * response can group entries by their final labels (or list them per entry with categorize-labels).
+ */
+function processEntry(sp: StreamPipeline, e: ChunkEntry): LogEntry | undefined {
+  const line = sp.process(e.ts, e.line, e.metadata);
+  if (line === undefined) return undefined;
+  if (sp.labels.unchanged()) return line === e.line ? e : { ...e, line };
+  const c = sp.labels.categorized();
+  return { ts: e.ts, line, metadata: c.structuredMetadata.map(([k, v]) => [k, v]), parsed: [...c.parsed], stream: c.stream };
+}
+
+/** One stream of a log query's merge. */
+interface MergeStream {
+  /** Position in the listing: breaks timestamp ties between streams. */
+  readonly idx: number;
+  readonly src: StreamSource;
+  /** Entries read and not yet taken, ordered for the direction; `pending[head]` is the next. */
+  pending: ChunkEntry[];
+  head: number;
+  sp: StreamPipeline | undefined;
+  out: LogEntry[];
+  /** Index in the heap, -1 when not in it. */
+  pos: number;
 }
 
 /**
- * Loki's `interval` for log queries: walk all streams' entries in the direction's order (ties in stream order) and
- * keep an entry only when it is at least `interval` from the last kept one; stop after `limit` kept entries.
+ * The k-way merge of a log query. Chunks are read in the direction's order of their bounds (newest maxTs first
+ * going backward, oldest minTs first going forward); the bound of the next unread chunk is the frontier. An entry
+ * strictly before the frontier cannot be preceded by anything unread, so it is taken in order across streams from
+ * a heap (timestamp, then stream position), run through the pipeline, and counted toward the limit. Reading stops
+ * when the limit is met: a backward query with limit 100 over a day reads the newest chunks only.
  */
-function applyInterval(streams: LogStream[], limit: number, interval: bigint, direction: Direction): LogStream[] {
-  const refs: Array<{ s: number; i: number; ts: bigint }> = [];
-  streams.forEach((st, s) => st.entries.forEach((e, i) => refs.push({ s, i, ts: e.ts })));
-  const forward = direction === 'forward';
-  refs.sort((a, b) => (a.ts === b.ts ? a.s - b.s || a.i - b.i : (a.ts < b.ts) === forward ? -1 : 1));
-  const kept: LogEntry[][] = streams.map(() => []);
-  let last: bigint | undefined;
-  let n = 0;
-  for (const r of refs) {
-    if (limit > 0 && n >= limit) break;
-    if (last !== undefined && (forward ? r.ts < last + interval : r.ts > last - interval)) continue;
-    kept[r.s]!.push(streams[r.s]!.entries[r.i]!);
-    last = r.ts;
-    n++;
-  }
-  const out: LogStream[] = [];
-  streams.forEach((st, s) => {
-    if (kept[s]!.length > 0) out.push({ ...st, entries: kept[s]! });
-  });
-  return out;
-}
+class LogMerge {
+  private readonly streams: MergeStream[];
+  private readonly chunks: Array<{ st: MergeStream; c: ChunkSource }> = [];
+  private readonly heap: MergeStream[] = [];
+  private readonly forward: boolean;
 
-async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  constructor(
+    sources: StreamSource[],
+    private readonly p: SelectParams,
+    private readonly pipeline: Pipeline | undefined,
+    private readonly filter: BlockFilter | undefined,
+    private readonly concurrency: number,
+    private readonly deadline: Deadline,
+    private readonly stats: QueryStats,
+    private readonly load: (c: ChunkSource) => Promise<LoadedChunk>,
+  ) {
+    this.forward = p.direction === 'forward';
+    this.streams = sources.map((src, idx) => ({ idx, src, pending: [], head: 0, sp: undefined, out: [], pos: -1 }));
+    for (const st of this.streams) for (const c of st.src.chunks) this.chunks.push({ st, c });
+    const fwd = this.forward;
+    this.chunks.sort((a, b) => {
+      const x = fwd ? a.c.minTs : a.c.maxTs;
+      const y = fwd ? b.c.minTs : b.c.maxTs;
+      if (x !== y) return (x < y) === fwd ? -1 : 1;
+      return a.st.idx - b.st.idx;
+    });
+  }
+
+  async run(): Promise<LogStream[]> {
+    const { limit, interval } = this.p;
+    const spacing = interval !== undefined && interval > 0n ? interval : 0n;
+    const fwd = this.forward;
+    const heap = this.heap;
+    const prefetch = new Prefetch(this.chunks, (x) => this.load(x.c), this.concurrency, 2);
+    let nextChunk = 0;
+    let kept = 0;
+    let last: bigint | undefined;
+    for (;;) {
+      const top = heap[0];
+      if (top !== undefined) {
+        const e = top.pending[top.head]!;
+        const frontier = nextChunk < this.chunks.length ? this.bound(nextChunk) : undefined;
+        if (frontier === undefined || (fwd ? e.ts < frontier : e.ts > frontier)) {
+          top.head++;
+          if (top.head === top.pending.length) {
+            top.pending = [];
+            top.head = 0;
+            this.remove(top);
+          } else {
+            this.siftDown(0);
+          }
+          const out = this.process(top, e);
+          if (out === undefined) continue;
+          if (spacing > 0n && last !== undefined && (fwd ? e.ts < last + spacing : e.ts > last - spacing)) continue;
+          top.out.push(out);
+          last = e.ts;
+          kept++;
+          if (limit > 0 && kept >= limit) break;
+          continue;
+        }
+      }
+      if (nextChunk >= this.chunks.length) break;
+      const { st } = this.chunks[nextChunk++]!;
+      const c = await prefetch.take();
+      this.deadline.check();
+      const entries = guard(c, () => entriesOf(c.blocks, c.withMetadata, c.from, c.through, this.p.direction, this.filter));
+      this.stats.entriesScanned += entries.length;
+      if (entries.length === 0) continue;
+      const rest = st.head === 0 ? st.pending : st.pending.slice(st.head);
+      st.pending = mergeTwo(rest, entries, fwd);
+      st.head = 0;
+      this.update(st);
+    }
+    const out: LogStream[] = [];
+    for (const st of this.streams) {
+      if (st.out.length > 0) out.push({ labels: st.src.labels, canonical: st.src.canonical, fingerprint: st.src.fingerprint, entries: st.out });
+    }
+    return out;
+  }
+
+  private bound(i: number): bigint {
+    const c = this.chunks[i]!.c;
+    return this.forward ? c.minTs : c.maxTs;
+  }
+
+  private process(st: MergeStream, e: ChunkEntry): LogEntry | undefined {
+    if (this.pipeline === undefined) return e;
+    st.sp ??= this.pipeline.forStream(st.src.labels);
+    return processEntry(st.sp, e);
+  }
+
+  /** a goes before b: its next entry is earlier in the direction, or as early and a was listed first. */
+  private before(a: MergeStream, b: MergeStream): boolean {
+    const x = a.pending[a.head]!.ts;
+    const y = b.pending[b.head]!.ts;
+    if (x !== y) return (x < y) === this.forward;
+    return a.idx < b.idx;
+  }
+
+  private update(st: MergeStream): void {
+    if (st.pos < 0) {
+      st.pos = this.heap.length;
+      this.heap.push(st);
+    }
+    this.siftUp(st.pos);
+    this.siftDown(st.pos);
+  }
+
+  private remove(st: MergeStream): void {
+    const heap = this.heap;
+    const i = st.pos;
+    const lastSt = heap.pop()!;
+    st.pos = -1;
+    if (lastSt === st) return;
+    heap[i] = lastSt;
+    lastSt.pos = i;
+    this.siftUp(i);
+    this.siftDown(lastSt.pos);
+  }
+
+  private siftUp(i: number): void {
+    const heap = this.heap;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(heap[i]!, heap[parent]!)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && this.before(heap[l]!, heap[m]!)) m = l;
+      if (r < heap.length && this.before(heap[r]!, heap[m]!)) m = r;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+
+  private swap(i: number, j: number): void {
+    const heap = this.heap;
+    const a = heap[i]!;
+    const b = heap[j]!;
+    heap[i] = b;
+    heap[j] = a;
+    a.pos = j;
+    b.pos = i;
+  }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { QueryController } from './query.controller.js';
+import { ReadApisController } from './read-apis.controller.js';
 
-@Module({ controllers: [QueryController] })
+@Module({ controllers: [QueryController, ReadApisController] })
 export class QuerierModule {}

@@ -21,7 +21,15 @@ import {
   type Params,
 } from '../../core/querier/params.js';
 import { CATEGORIZE_LABELS, legacyStreamsResponse, metricResponse, streamsResponse } from '../../core/querier/response.js';
-import { resolveTenant } from '../../core/tenant/tenant-id.js';
+import type { Limits } from '../../core/limits/limits.js';
+import {
+  forEachTenant,
+  queryLimits,
+  readStreamsForTenants,
+  resolveTenants,
+  selectLogsForTenants,
+  withTenantLabel,
+} from '../../core/querier/multi-tenant.js';
 import { formatDuration } from '../../core/config/duration.js';
 import { requestParams } from '../http/params.js';
 import { GetPost } from '../http/get-post.decorator.js';
@@ -41,7 +49,7 @@ export class QueryController {
   @GetPost('loki/api/v1/query_range', 'api/prom/query')
   async queryRange(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const started = process.hrtime.bigint();
-    const { tenant, p } = await this.request(req);
+    const { tenants, p } = await this.request(req);
     const legacy = req.url.startsWith('/api/prom/');
     // Parameters are validated in Loki's order, before the query is parsed.
     let { start, end } = parseRange(p, this.nowNs());
@@ -51,7 +59,7 @@ export class QueryController {
     const interval = parseInterval(p);
     let expr = parseExpr(param(p, 'query') ?? '');
     if (legacy) expr = withLegacyRegexp(expr, param(p, 'regexp'));
-    const limits = this.engine.overrides.forTenant(tenant);
+    const limits = this.limitsFor(tenants);
     const deadline = new Deadline(limits.query_timeout);
     const stats = newStats();
 
@@ -66,7 +74,7 @@ export class QueryController {
         clamped === undefined
           ? []
           : await withDeadline(
-              this.engine.querier.selectLogs({ tenant, expr, from: clamped.start, through: end, direction, limit, interval, deadline }, stats),
+              selectLogsForTenants(this.engine.querier, tenants, { expr, from: clamped.start, through: end, direction, limit, interval, deadline }, stats),
               limits.query_timeout,
             );
       const execNs = process.hrtime.bigint() - started;
@@ -94,7 +102,7 @@ export class QueryController {
         if (over !== 0n) end += step - over;
       }
     }
-    const result = await this.evaluate(tenant, { expr, start, end, step }, limits.max_query_series, deadline, stats, limits.query_timeout);
+    const result = await this.evaluate(tenants, { expr, start, end, step }, limits.max_query_series, deadline, stats, limits.query_timeout);
     sendJson(reply, metricResponse(result, stats, process.hrtime.bigint() - started));
   }
 
@@ -105,25 +113,25 @@ export class QueryController {
   @GetPost('loki/api/v1/query')
   async query(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const started = process.hrtime.bigint();
-    const { tenant, p } = await this.request(req);
+    const { tenants, p } = await this.request(req);
     parseLimit(param(p, 'limit'));
     const time = parseTime(param(p, 'time'), this.nowNs(), 'time');
     parseDirection(param(p, 'direction'));
     const expr = parseExpr(param(p, 'query') ?? '');
     if (expr.kind === 'log') throw badRequest(INSTANT_LOG_QUERY);
-    const limits = this.engine.overrides.forTenant(tenant);
+    const limits = this.limitsFor(tenants);
     checkRangeInterval(expr, limits.max_query_range);
     const stats = newStats();
     if (this.clampLookback(time, time, limits.max_query_lookback) === undefined) {
       return sendJson(reply, metricResponse(expr.kind === 'literal' ? { type: 'scalar', ms: Number(time / NS_PER_MS), value: expr.value } : { type: 'vector', samples: [] }, stats, process.hrtime.bigint() - started));
     }
     const deadline = new Deadline(limits.query_timeout);
-    const result = await this.evaluate(tenant, { expr, start: time, end: time, step: 0n }, limits.max_query_series, deadline, stats, limits.query_timeout);
+    const result = await this.evaluate(tenants, { expr, start: time, end: time, step: 0n }, limits.max_query_series, deadline, stats, limits.query_timeout);
     sendJson(reply, metricResponse(result, stats, process.hrtime.bigint() - started));
   }
 
   private evaluate(
-    tenant: string,
+    tenants: readonly string[],
     q: MetricQuery,
     maxSeries: number,
     deadline: Deadline,
@@ -132,7 +140,8 @@ export class QueryController {
   ): Promise<MetricResult> {
     const querier = this.engine.querier;
     const source: SampleSource = {
-      readStreams: (matchers, prefilter, from, through) => querier.selectStreams({ tenant, matchers, prefilter, from, through, deadline }, stats),
+      readStreams: (matchers, prefilter, from, through) =>
+        readStreamsForTenants(querier, tenants, { matchers, prefilter, from, through, deadline }, stats),
     };
     return withDeadline(evaluate(q, { source, maxSeries, deadline }), timeoutMs);
   }
@@ -150,9 +159,9 @@ export class QueryController {
 
   @GetPost('loki/api/v1/labels', 'loki/api/v1/label', 'api/prom/label')
   async labels(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const { tenant, p } = await this.request(req);
+    const { tenants, p } = await this.request(req);
     const { start, end } = parseRange(p, this.nowNs(), SIX_HOURS_MS);
-    const names = await this.engine.querier.labelNames(tenant, start, end);
+    const names = union(await forEachTenant(tenants, (t) => this.engine.querier.labelNames(t, start, end)));
     sendJson(reply, names.length > 0 ? { status: 'success', data: names } : { status: 'success' });
   }
 
@@ -162,22 +171,26 @@ export class QueryController {
     @Res() reply: FastifyReply,
     @Param('name') name: string,
   ): Promise<void> {
-    const { tenant, p } = await this.request(req);
+    const { tenants, p } = await this.request(req);
     const { start, end } = parseRange(p, this.nowNs(), SIX_HOURS_MS);
     const q = param(p, 'query');
     const matchers = q ? parseMatchers(q) : [];
-    const values = await this.engine.querier.labelValues(tenant, name, start, end, matchers);
+    const values = union(await forEachTenant(tenants, (t) => this.engine.querier.labelValues(t, name, start, end, matchers)));
     sendJson(reply, values.length > 0 ? { status: 'success', data: values } : { status: 'success' });
   }
 
   @GetPost('loki/api/v1/series', 'api/prom/series')
   async series(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const { tenant, p } = await this.request(req);
+    const { tenants, p } = await this.request(req);
     const { start, end } = parseRange(p, this.nowNs(), SIX_HOURS_MS);
     const selectors = [...params(p, 'match[]'), ...params(p, 'match')];
     if (selectors.length === 0) throw badRequest('0 matchers provided');
-    const series = await this.engine.querier.series(tenant, selectors.map(parseMatchers), start, end);
-    sendJson(reply, { status: 'success', data: series.map((l) => Object.fromEntries(l)) });
+    const matchers = selectors.map(parseMatchers);
+    const perTenant = await forEachTenant(tenants, (t) => this.engine.querier.series(t, matchers, start, end));
+    const data = perTenant.flatMap(({ tenant, result }) =>
+      result.map((l) => Object.fromEntries(tenants.length > 1 ? withTenantLabel(l, tenant) : l)),
+    );
+    sendJson(reply, { status: 'success', data });
   }
 
   /** Loki's formatter: the query pretty-printed, or 400 `{status: "invalid-query", error}`. */
@@ -195,10 +208,16 @@ export class QueryController {
     }
   }
 
-  private async request(req: FastifyRequest): Promise<{ tenant: string; p: Params }> {
+  /** The request's tenants (several with `a|b` when multi-tenant queries are enabled) and its parameters. */
+  private async request(req: FastifyRequest): Promise<{ tenants: string[]; p: Params }> {
     this.engine.assertRunning();
-    const tenant = resolveTenant(req.headers['x-scope-orgid'], this.engine.config.auth_enabled);
-    return { tenant, p: await requestParams(req) };
+    const cfg = this.engine.config;
+    const tenants = resolveTenants(req.headers['x-scope-orgid'], cfg.auth_enabled, cfg.querier.multi_tenant_queries_enabled);
+    return { tenants, p: await requestParams(req) };
+  }
+
+  private limitsFor(tenants: readonly string[]): Readonly<Limits> {
+    return queryLimits(tenants.map((t) => this.engine.overrides.forTenant(t)));
   }
 
   private nowNs(): bigint {
@@ -237,6 +256,13 @@ async function withDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Sorted union of per-tenant string lists. */
+function union(perTenant: ReadonlyArray<{ result: readonly string[] }>): string[] {
+  const all = new Set<string>();
+  for (const { result } of perTenant) for (const v of result) all.add(v);
+  return [...all].sort();
 }
 
 function checkQueryLength(start: bigint, end: bigint, maxMs: number): void {

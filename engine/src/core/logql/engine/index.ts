@@ -9,4 +9,4 @@ export {
   type VectorSample,
 } from './evaluator.js';
 export { INSTANT_LOG_QUERY, pipelineError, seriesLimitError } from './errors.js';
-export type { SampleSource, SourceEntry, SourceStream } from './types.js';
+export type { SampleSource, ScanRequest, ScanVisitor, SourceEntry, SourceStream } from './types.js';

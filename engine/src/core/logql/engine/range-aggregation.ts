@@ -1,3 +1,6 @@
+import { leadingLineFilters } from '../../chunk/block-filter.js';
+import { readMetadata } from '../../chunk/block-reader.js';
+import { joinInt64, MAX_INT64, MIN_INT64 } from '../../chunk/varint.js';
 import type { LabelPair, Labels } from '../../model.js';
 import { parseGoDuration, durationSeconds } from '../../util/go/duration.js';
 import { parseHumanBytes } from '../../util/go/bytes.js';
@@ -8,7 +11,7 @@ import type { Grouping, RangeAggregationExpr, Stage, Unwrap } from '../syntax/as
 import { pipelineError } from './errors.js';
 import { EMPTY_METRIC, MetricTable, dropLabels, getLabel, keepLabels, metricOf, withLabel, type Metric } from './labels.js';
 import { windowFunction, type WindowFn } from './range-functions.js';
-import type { EvalContext, SourceStream, StepNode, StepVector } from './types.js';
+import type { EvalContext, ScanVisitor, SourceStream, StepNode, StepVector } from './types.js';
 
 const PRESERVE_ERROR = '__preserve_error__';
 const SAMPLE_EXTRACTION_ERR = 'SampleExtractionErr';
@@ -27,6 +30,38 @@ export interface SeriesSamples {
   lo: number;
   hi: number;
   sorted: boolean;
+  /** Smallest and largest relative timestamp seen. */
+  first: number;
+  last: number;
+  /** Set when the series switched to window sums (see WindowSums); `ts`/`values` are then empty. */
+  sums: WindowSums | undefined;
+  /** The step layout for window sums, when the range function allows them (undefined: samples only). */
+  grid: SumGrid | undefined;
+}
+
+/** The steps of a query in relative units, for window sums. */
+interface SumGrid {
+  readonly step: number;
+  readonly range: number;
+  /** Number of steps (windows). */
+  readonly n: number;
+}
+
+/**
+ * Window sums for additive range functions (count_over_time, rate, bytes_over_time, bytes_rate, absent_over_time
+ * without unwrap): instead of keeping every sample, each sample adds its count and value to the windows it falls in,
+ * as two difference arrays over the steps — +1 at the first window holding it, −1 after the last. A window's sums
+ * are then prefix sums, every sample costs O(1) and nothing needs sorting. The sums are of integers (counts, line
+ * lengths), so they are exact and equal to summing the window's samples. A series switches to this form once it
+ * has more samples than steps, so it never uses more memory than its samples would.
+ */
+interface WindowSums {
+  count: Float64Array;
+  sum: Float64Array;
+  /** Prefix sums up to and including step `at - 1`. */
+  at: number;
+  cumCount: number;
+  cumSum: number;
 }
 
 /**
@@ -68,36 +103,83 @@ export class RangeAggregationNode implements StepNode {
     this.rangeRel = Number(interval / this.unitNs);
     this.fn = windowFunction(expr.op, interval, expr.range.unwrap !== undefined, expr.param, this.unitNs);
     if (expr.op === 'absent_over_time') this.absentMetric = absentMetric(expr);
+    const rangeSeconds = durationSeconds(interval);
+    // Same formulas as range-functions.ts on the window's samples: (hi − lo) is the count, sum(v) the sum.
+    switch (expr.range.unwrap === undefined ? expr.op : undefined) {
+      case 'count_over_time':
+      case 'absent_over_time':
+        this.sumFn = (c) => c;
+        break;
+      case 'rate':
+        this.sumFn = (c) => c / rangeSeconds;
+        break;
+      case 'bytes_over_time':
+        this.sumFn = (_c, v) => v;
+        break;
+      case 'bytes_rate':
+        this.sumFn = (_c, v) => v / rangeSeconds;
+        break;
+      default:
+        this.sumFn = undefined;
+    }
+    if (this.sumFn !== undefined) this.sumGrid = { step: this.stepRel, range: this.rangeRel, n: grid.count };
   }
+
+  /** The range function on window sums (count, sum), when it is additive. */
+  private readonly sumFn: ((count: number, sum: number) => number) | undefined;
+  private readonly sumGrid: SumGrid | undefined;
 
   async load(): Promise<void> {
     const { selector, offset, unwrap } = this.expr.range;
     const compiled = compileLogSelector(selector);
     const through = this.ctx.grid.end - offset + 1n;
-    const streams = await this.ctx.source.readStreams(compiled.matchers, compiled.prefilter, this.base, through);
-    this.ctx.deadline.check();
-    const extractor = new Extractor(this.expr, this.pushdown, this.base, this.unitNs, compiled.pipeline, unwrap);
-    for (const s of streams) {
-      extractor.stream(s, this.ctx);
+    const extractor = new Extractor(this.expr, this.pushdown, this.base, this.unitNs, compiled.pipeline, unwrap, this.sumGrid);
+    const source = this.ctx.source;
+    if (source.scanStreams !== undefined) {
+      // Blocks are scanned with the line filters applied to their bytes; entries become samples without an entry
+      // object when the query has no stages.
+      const lineFilters = leadingLineFilters(selector.stages);
+      await source.scanStreams({ matchers: compiled.matchers, lineFilters, from: this.base, through }, (s) => extractor.open(s.labels, this.ctx));
+    } else {
+      const streams = await source.readStreams(compiled.matchers, compiled.prefilter, this.base, through);
       this.ctx.deadline.check();
+      for (const s of streams) {
+        extractor.stream(s, this.ctx);
+        this.ctx.deadline.check();
+      }
     }
+    this.ctx.deadline.check();
     for (const s of extractor.series()) {
-      if (s.ts.length === 0) continue;
-      if (!s.sorted) sortSeries(s);
+      if (s.sums === undefined && s.ts.length === 0) continue;
+      if (s.sums === undefined && !s.sorted) sortSeries(s);
       this.series.push(s);
     }
-    this.series.sort((a, b) => a.ts[0]! - b.ts[0]!);
+    this.series.sort((a, b) => a.first - b.first);
   }
 
   at(i: number): StepVector {
     const wStart = i * this.stepRel;
     const wEnd = wStart + this.rangeRel;
-    while (this.next < this.series.length && this.series[this.next]!.ts[0]! <= wEnd) this.active.push(this.series[this.next++]!);
+    while (this.next < this.series.length && this.series[this.next]!.first <= wEnd) this.active.push(this.series[this.next++]!);
     const out: StepVector = [];
     let anySample = false;
     let keep = 0;
     for (let k = 0; k < this.active.length; k++) {
       const s = this.active[k]!;
+      const sums = s.sums;
+      if (sums !== undefined) {
+        while (sums.at <= i) {
+          sums.cumCount += sums.count[sums.at]!;
+          sums.cumSum += sums.sum[sums.at]!;
+          sums.at++;
+        }
+        if (s.last > wStart) this.active[keep++] = s;
+        if (sums.cumCount === 0) continue;
+        if (s.error !== undefined) throw pipelineError(s.error, s.metric.key);
+        anySample = true;
+        if (this.absentMetric === undefined) out.push({ metric: s.metric, value: this.sumFn!(sums.cumCount, sums.cumSum) });
+        continue;
+      }
       const ts = s.ts;
       while (s.hi < ts.length && ts[s.hi]! <= wEnd) s.hi++;
       while (s.lo < s.hi && ts[s.lo]! <= wStart) s.lo++;
@@ -221,6 +303,7 @@ class Extractor {
     private readonly unitNs: bigint,
     private readonly pipeline: Pipeline | undefined,
     private readonly unwrap: Unwrap | undefined,
+    private readonly sumGrid: SumGrid | undefined,
   ) {
     // Loki's extractor: the range aggregation's own grouping, else the one pushed down from a `sum`.
     const grouping = expr.grouping ?? pushdown;
@@ -253,75 +336,117 @@ class Extractor {
   }
 
   stream(s: SourceStream, ctx: EvalContext): void {
+    const v = this.open(s.labels, ctx);
     const entries = s.entries;
-    if (this.pipeline === undefined && this.unwrap === undefined) {
-      this.plainStream(s.labels, entries, ctx);
-      return;
-    }
-    const sp = this.pipeline?.forStream(s.labels);
-    // Without a pipeline, a builder still gives the unwrap its view of stream labels plus structured metadata.
-    const lb = sp?.labels ?? new LabelsBuilder(s.labels);
     for (let i = 0; i < entries.length; i++) {
       if ((i & (DEADLINE_EVERY - 1)) === DEADLINE_EVERY - 1) ctx.deadline.check();
-      const e = entries[i]!;
-      let line: Buffer | undefined = e.line;
-      if (sp !== undefined) {
-        line = sp.process(e.ts, e.line, e.metadata);
-        if (line === undefined) continue;
-      } else {
-        lb.reset(e.metadata !== undefined && e.metadata.length > 0 ? e.metadata : undefined);
-      }
-      let value: number;
-      let labels: Labels | undefined;
-      if (this.unwrap !== undefined) {
-        const raw = lb.get(this.unwrap.label);
-        // An entry without the label is not a sample (Loki, issue 6713), and not an error.
-        if (raw === undefined || raw === '') continue;
-        const v = this.convert!(raw);
-        if (typeof v === 'number') {
-          value = v;
-        } else {
-          value = 0;
-          labels = withLabel(withLabel(lb.all(), ERROR, SAMPLE_EXTRACTION_ERR), ERROR_DETAILS, v.message);
-        }
-        if (this.post !== undefined) {
-          labels ??= lb.all();
-          const post = this.postFor(labels);
-          if (post.process(e.ts, line, undefined) === undefined) continue;
-          if (!post.labels.unchanged()) labels = post.labels.all();
-        }
-      } else {
-        value = this.bytes ? line.length : 1;
-      }
-      this.add(this.metricFor(lb, labels, s.labels), e.ts, value);
+      v.entry(entries[i]!);
     }
   }
 
-  /** No stages: the series is the stream (plus structured metadata), so it is resolved once per metadata set. */
-  private plainStream(streamLabels: Labels, entries: SourceStream['entries'], ctx: EvalContext): void {
+  /**
+   * A visitor turning one stream's entries into samples. Without stages, a raw entry becomes a sample straight
+   * from the block (its relative time computed from the timestamp halves, its value 1 or the line's length); with
+   * stages, an entry is made for the ones that reach the pipeline (those that passed the line filters).
+   */
+  open(streamLabels: Labels, ctx: EvalContext): ScanVisitor {
+    let n = 0;
+    const tick = (): void => {
+      if ((++n & (DEADLINE_EVERY - 1)) === 0) ctx.deadline.check();
+    };
+    if (this.pipeline === undefined && this.unwrap === undefined) return this.plainVisitor(streamLabels, tick);
+    const sp = this.pipeline?.forStream(streamLabels);
+    // Without a pipeline, a builder still gives the unwrap its view of stream labels plus structured metadata.
+    const lb = sp?.labels ?? new LabelsBuilder(streamLabels);
+    const entry = (ts: bigint, line: Buffer, metadata: readonly LabelPair[] | undefined): void => {
+      tick();
+      this.entry(sp, lb, streamLabels, ts, line, metadata);
+    };
+    return {
+      raw: (data, hi, lo, ls, le, ms) => entry(joinInt64(hi, lo), data.subarray(ls, le), ms >= 0 ? readMetadata(data, ms) : undefined),
+      entry: (e) => entry(e.ts, e.line, e.metadata),
+    };
+  }
+
+  private entry(
+    sp: StreamPipeline | undefined,
+    lb: LabelsBuilder,
+    streamLabels: Labels,
+    ts: bigint,
+    entryLine: Buffer,
+    metadata: readonly LabelPair[] | undefined,
+  ): void {
+    let line: Buffer | undefined = entryLine;
+    if (sp !== undefined) {
+      line = sp.process(ts, entryLine, metadata);
+      if (line === undefined) return;
+    } else {
+      lb.reset(metadata !== undefined && metadata.length > 0 ? metadata : undefined);
+    }
+    let value: number;
+    let labels: Labels | undefined;
+    if (this.unwrap !== undefined) {
+      const raw = lb.get(this.unwrap.label);
+      // An entry without the label is not a sample (Loki, issue 6713), and not an error.
+      if (raw === undefined || raw === '') return;
+      const v = this.convert!(raw);
+      if (typeof v === 'number') {
+        value = v;
+      } else {
+        value = 0;
+        labels = withLabel(withLabel(lb.all(), ERROR, SAMPLE_EXTRACTION_ERR), ERROR_DETAILS, v.message);
+      }
+      if (this.post !== undefined) {
+        labels ??= lb.all();
+        const post = this.postFor(labels);
+        if (post.process(ts, line, undefined) === undefined) return;
+        if (!post.labels.unchanged()) labels = post.labels.all();
+      }
+    } else {
+      value = this.bytes ? line.length : 1;
+    }
+    this.add(this.metricFor(lb, labels, streamLabels), ts, value);
+  }
+
+  /**
+   * No stages: the series is the stream (plus structured metadata), so it is resolved once per metadata set, and
+   * a raw entry without metadata costs a few integer operations.
+   */
+  private plainVisitor(streamLabels: Labels, tick: () => void): ScanVisitor {
     let plain: SeriesSamples | undefined;
     let lb: LabelsBuilder | undefined;
     const byMetadata = new Map<string, SeriesSamples>();
     const bytes = this.bytes;
-    for (let i = 0; i < entries.length; i++) {
-      if ((i & (DEADLINE_EVERY - 1)) === DEADLINE_EVERY - 1) ctx.deadline.check();
-      const e = entries[i]!;
-      let target: SeriesSamples;
-      if (e.metadata === undefined || e.metadata.length === 0) {
-        target = plain ??= this.seriesFor(this.groupMetric(streamLabels));
-      } else {
-        const mk = metadataKey(e.metadata);
-        let t = byMetadata.get(mk);
-        if (t === undefined) {
-          lb ??= new LabelsBuilder(streamLabels);
-          lb.reset(e.metadata);
-          t = this.seriesFor(this.metricFor(lb, undefined, streamLabels));
-          byMetadata.set(mk, t);
-        }
-        target = t;
+    const withMetadata = (md: readonly LabelPair[]): SeriesSamples => {
+      const mk = metadataKey(md);
+      let t = byMetadata.get(mk);
+      if (t === undefined) {
+        lb ??= new LabelsBuilder(streamLabels);
+        lb.reset(md);
+        t = this.seriesFor(this.metricFor(lb, undefined, streamLabels));
+        byMetadata.set(mk, t);
       }
-      push(target, this.rel(e.ts), bytes ? e.line.length : 1);
-    }
+      return t;
+    };
+    const target = (md: readonly LabelPair[] | undefined): SeriesSamples =>
+      md === undefined || md.length === 0 ? (plain ??= this.seriesFor(this.groupMetric(streamLabels))) : withMetadata(md);
+    // Relative times straight from the halves: exact while the query spans less than 2^53 ns (unitNs 1).
+    const exact = this.unitNs === 1n && this.base >= MIN_INT64 && this.base <= MAX_INT64;
+    split(exact ? this.base : 0n);
+    const baseHi = splitHi;
+    const baseLo = splitLo;
+    return {
+      raw: (data, hi, lo, ls, le, ms) => {
+        tick();
+        const t = ms < 0 || data[ms] === 0 ? (plain ??= this.seriesFor(this.groupMetric(streamLabels))) : withMetadata(readMetadata(data, ms)!);
+        const rel = exact ? (hi - baseHi) * 4294967296 + (lo - baseLo) : this.rel(joinInt64(hi, lo));
+        push(t, rel, bytes ? le - ls : 1);
+      },
+      entry: (e) => {
+        tick();
+        push(target(e.metadata), this.rel(e.ts), bytes ? e.line.length : 1);
+      },
+    };
   }
 
   private add(metric: Metric, ts: bigint, value: number): void {
@@ -337,7 +462,7 @@ class Extractor {
     if (s === undefined) {
       const err = getLabel(metric.labels, ERROR);
       const error = err !== undefined && getLabel(metric.labels, PRESERVE_ERROR) !== 'true' ? err : undefined;
-      s = { metric, ts: [], values: [], error, lo: 0, hi: 0, sorted: true };
+      s = { metric, ts: [], values: [], error, lo: 0, hi: 0, sorted: true, first: Infinity, last: -Infinity, sums: undefined, grid: this.sumGrid };
       this.byKey.set(metric.key, s);
     }
     return s;
@@ -397,11 +522,66 @@ class Extractor {
   }
 }
 
+const splitView = new DataView(new ArrayBuffer(8));
+let splitHi = 0;
+let splitLo = 0;
+
+/** A signed 64-bit timestamp as its high (signed) and low (unsigned) 32-bit halves, in splitHi/splitLo. */
+function split(v: bigint): void {
+  splitView.setBigInt64(0, v);
+  splitHi = splitView.getInt32(0);
+  splitLo = splitView.getUint32(4);
+}
+
 function push(s: SeriesSamples, ts: number, value: number): void {
+  if (ts < s.first) s.first = ts;
+  if (ts > s.last) s.last = ts;
+  if (s.sums !== undefined) {
+    addToWindows(s.sums, s.grid!, ts, value);
+    return;
+  }
   const n = s.ts.length;
   if (n > 0 && ts < s.ts[n - 1]!) s.sorted = false;
   s.ts.push(ts);
   s.values.push(value);
+  if (s.grid !== undefined && n >= s.grid.n + 16) toWindowSums(s, s.grid);
+}
+
+function toWindowSums(s: SeriesSamples, g: SumGrid): void {
+  const sums: WindowSums = { count: new Float64Array(g.n + 1), sum: new Float64Array(g.n + 1), at: 0, cumCount: 0, cumSum: 0 };
+  for (let i = 0; i < s.ts.length; i++) addToWindows(sums, g, s.ts[i]!, s.values[i]!);
+  s.sums = sums;
+  s.ts = [];
+  s.values = [];
+}
+
+/** Adds a sample at relative time x to every window (i·step, i·step + range] holding it. */
+function addToWindows(sums: WindowSums, g: SumGrid, x: number, value: number): void {
+  let lo: number;
+  let hi: number;
+  if (g.n === 1 || g.step === 0) {
+    lo = 0;
+    hi = x > 0 && x <= g.range ? 1 : 0;
+  } else {
+    // Windows i with i·step < x ≤ i·step + range: lo = ⌈(x − range)/step⌉, hi = ⌈x/step⌉ (exclusive).
+    lo = ceilDiv(x - g.range, g.step);
+    hi = ceilDiv(x, g.step);
+    if (lo < 0) lo = 0;
+    if (hi > g.n) hi = g.n;
+  }
+  if (lo >= hi) return;
+  sums.count[lo]! += 1;
+  sums.count[hi]! -= 1;
+  sums.sum[lo]! += value;
+  sums.sum[hi]! -= value;
+}
+
+/** ⌈a / b⌉ for integers below 2^53 (b > 0), corrected for the rounding of the division. */
+function ceilDiv(a: number, b: number): number {
+  let q = Math.ceil(a / b);
+  if ((q - 1) * b >= a) q--;
+  else if (q * b < a) q++;
+  return q;
 }
 
 function metadataKey(md: readonly LabelPair[]): string {

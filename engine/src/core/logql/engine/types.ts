@@ -1,3 +1,5 @@
+import type { LineFilterSpec } from '../../chunk/block-filter.js';
+import type { EntrySink } from '../../chunk/block-reader.js';
 import type { LabelPair, Labels } from '../../model.js';
 import type { Deadline } from '../../querier/deadline.js';
 import type { LabelMatcher } from '../syntax/matcher.js';
@@ -24,6 +26,25 @@ export interface SourceStream {
   entries: readonly SourceEntry[];
 }
 
+/** What a scan reads: streams matching `matchers`, entries in [from, through) passing the leading line filters. */
+export interface ScanRequest {
+  matchers: LabelMatcher[];
+  lineFilters: LineFilterSpec[];
+  from: bigint;
+  /** Exclusive. */
+  through: bigint;
+}
+
+/**
+ * Receives one stream's entries during a scan. Most entries come through `raw`, straight from a decompressed
+ * block (no entry object, no BigInt: see chunk/block-reader.ts `EntrySink`); entries of a stream whose chunks
+ * overlap in time come merged and deduplicated through `entry`, oldest first.
+ */
+export interface ScanVisitor {
+  raw: EntrySink;
+  entry(e: SourceEntry): void;
+}
+
 /** Where range aggregations read their logs: the querier, bound to a tenant (or a fixture in tests). */
 export interface SampleSource {
   /**
@@ -32,6 +53,12 @@ export interface SampleSource {
    * series are broken by that order.
    */
   readStreams(matchers: LabelMatcher[], prefilter: ((line: Buffer) => boolean) | undefined, from: bigint, through: bigint): Promise<SourceStream[]>;
+  /**
+   * The fast path, when the source has one: every matching stream once, in the same stable order as
+   * `readStreams`, its entries handed to the visitor `visit` returns for it — raw entries block by block (not
+   * necessarily in timestamp order when appends came out of order), merged entries oldest first.
+   */
+  scanStreams?(req: ScanRequest, visit: (stream: { labels: Labels }) => ScanVisitor): Promise<void>;
 }
 
 /**

@@ -1,0 +1,190 @@
+import { compileBlockFilter } from '../../chunk/block-filter.js';
+import { MemChunk } from '../../chunk/mem-chunk.js';
+import type { LabelPair, Labels } from '../../model.js';
+import { compileLogSelector } from '../log/pipeline.js';
+import type { LogSelectorExpr, SampleExpr } from '../syntax/ast.js';
+import type { LabelMatcher } from '../syntax/matcher.js';
+import { parseExpr } from '../syntax/parser.js';
+import { evaluate, type MetricResult } from './evaluator.js';
+import type { SampleSource, ScanRequest, ScanVisitor, SourceEntry, SourceStream } from './types.js';
+
+const S = 1_000_000_000n;
+const T0 = 1_700_000_000n * S;
+
+interface Stream {
+  labels: Labels;
+  entries: SourceEntry[];
+}
+
+/** mulberry32: every bit usable (an LCG's low bits would repeat with a short period). */
+function rng(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
+
+/** Random streams over [T0, T0 + spanSec): enough entries per series that window sums take over. */
+function dataset(seed: number, spanSec: number): Stream[] {
+  const r = rng(seed);
+  const out: Stream[] = [];
+  for (const [app, pod] of [
+    ['web', 'a'],
+    ['web', 'b'],
+    ['db', 'c'],
+  ]) {
+    const entries: SourceEntry[] = [];
+    for (let i = 0, n = 800 + r(800); i < n; i++) {
+      // A quarter on whole seconds: on window bounds, where (t − range, t] must exclude the start and include the end.
+      const ts = T0 + BigInt(r(spanSec)) * S + (r(4) === 0 ? 0n : BigInt(r(1_000_000_000)));
+      const line = Buffer.from(`level=${['info', 'error'][r(2)]} ${'x'.repeat(r(40))} n=${i}`);
+      const metadata: LabelPair[] | undefined = r(10) === 0 ? [['trace', `t${r(3)}`]] : undefined;
+      entries.push({ ts, line, metadata });
+    }
+    entries.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    out.push({ labels: [['app', app!], ['pod', pod!]], entries });
+  }
+  return out;
+}
+
+const matches = (ms: LabelMatcher[], l: Labels) => ms.every((m) => m.matches(l.find(([n]) => n === m.name)?.[1] ?? ''));
+
+/** The general path: whole streams of entries. */
+class EntrySource implements SampleSource {
+  constructor(private readonly streams: Stream[]) {}
+  readStreams(ms: LabelMatcher[], pre: ((l: Buffer) => boolean) | undefined, from: bigint, through: bigint): Promise<SourceStream[]> {
+    return Promise.resolve(
+      this.streams
+        .filter((s) => matches(ms, s.labels))
+        .map((s) => ({ labels: s.labels, entries: s.entries.filter((e) => e.ts >= from && e.ts < through && (pre === undefined || pre(e.line))) })),
+    );
+  }
+}
+
+/** The fast path: every stream in real chunks (two per stream, cut at random), scanned block by block. */
+class ChunkSource extends EntrySource {
+  private readonly chunks: Array<{ labels: Labels; chunks: MemChunk[] }>;
+  constructor(streams: Stream[]) {
+    super(streams);
+    this.chunks = streams.map((s) => {
+      const cs = [new MemChunk({ blockSize: 2048 }), new MemChunk({ blockSize: 2048 })];
+      const cut = Math.floor(s.entries.length / 3);
+      s.entries.forEach((e, i) => {
+        const c = cs[i < cut ? 0 : 1]!;
+        c.append(e.ts, e.line, e.metadata);
+      });
+      return { labels: s.labels, chunks: cs };
+    });
+  }
+  async scanStreams(req: ScanRequest, visit: (s: { labels: Labels }) => ScanVisitor): Promise<void> {
+    const filter = compileBlockFilter(req.lineFilters);
+    for (const s of this.chunks) {
+      if (!matches(req.matchers, s.labels)) continue;
+      const v = visit(s);
+      for (const c of s.chunks) await c.scan(req.from, req.through, filter, v.raw);
+    }
+  }
+}
+
+/** count/bytes/rate of every series at every step, counted entry by entry. */
+function bruteForce(streams: Stream[], q: string, start: bigint, end: bigint, step: bigint): Record<string, number[]> {
+  const m = /^(sum\()?(count_over_time|bytes_over_time|rate|bytes_rate)\((.*)\[(\d+)s\]\)\)?$/.exec(q)!;
+  const summed = m[1] !== undefined;
+  const op = m[2]!;
+  const sel = parseExpr(m[3]!) as LogSelectorExpr;
+  const { matchers, prefilter } = compileLogSelector(sel);
+  const rangeNs = BigInt(m[4]!) * S;
+  const out: Record<string, number[]> = {};
+  for (let t = start, i = 0; t <= end; t += step > 0n ? step : 1n, i++) {
+    for (const s of streams) {
+      if (!matches(matchers, s.labels)) continue;
+      for (const e of s.entries) {
+        if (e.ts <= t - rangeNs || e.ts > t || (prefilter !== undefined && !prefilter(e.line))) continue;
+        const labels = summed ? {} : Object.fromEntries([...s.labels, ...(e.metadata ?? [])].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+        const key = JSON.stringify(labels);
+        const vals = (out[key] ??= []);
+        vals[i] = (vals[i] ?? 0) + (op === 'count_over_time' || op === 'rate' ? 1 : e.line.length);
+      }
+    }
+    if (step === 0n) break;
+  }
+  const rangeSec = Number(rangeNs) / 1e9;
+  for (const vals of Object.values(out)) {
+    for (let i = 0; i < vals.length; i++) if (vals[i] !== undefined && (op === 'rate' || op === 'bytes_rate')) vals[i] = vals[i]! / rangeSec;
+  }
+  return out;
+}
+
+function asTable(r: MetricResult, start: bigint, step: bigint): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  if (r.type === 'vector') {
+    for (const s of r.samples) out[JSON.stringify(Object.fromEntries(s.labels))] = [s.value];
+    return out;
+  }
+  if (r.type !== 'matrix') throw new Error(r.type);
+  for (const s of r.series) {
+    const vals: number[] = [];
+    s.ms.forEach((ms, k) => (vals[Number((BigInt(ms) * 1_000_000n - start) / (step > 0n ? step : 1n))] = s.values[k]!));
+    out[JSON.stringify(Object.fromEntries(s.labels))] = vals;
+  }
+  return out;
+}
+
+describe('range aggregations over many samples (window sums) and block scans', () => {
+  const span = 3600;
+  const streams = dataset(7, span);
+  const entrySource = new EntrySource(streams);
+  const chunkSource = new ChunkSource(streams);
+
+  const queries = [
+    'count_over_time({app="web"}[300s])',
+    'sum(count_over_time({app=~".+"}[60s]))',
+    'bytes_over_time({pod="a"}[90s])',
+    'sum(bytes_rate({app="web"} |= "error" [120s]))',
+    'rate({app=~"web|db"} !~ "n=1[0-9]*$" [45s])',
+    'count_over_time({app="db"} |~ "x{10}" [600s])',
+  ];
+  // Steps that divide the range, that do not, larger than the range, and an instant query.
+  const grids: Array<[startSec: number, endSec: number, stepSec: number]> = [
+    [300, 3600, 60],
+    [123, 3000, 7],
+    [0, 3600, 400],
+    [1800, 1800, 0],
+  ];
+
+  for (const q of queries) {
+    for (const [a, b, st] of grids) {
+      it(`${q} at ${a}..${b} step ${st}: equal to counting entries, on both read paths`, async () => {
+        const start = T0 + BigInt(a) * S;
+        const end = T0 + BigInt(b) * S;
+        const step = BigInt(st) * S;
+        const want = bruteForce(streams, q, start, end, step);
+        const expr = parseExpr(q) as SampleExpr;
+        const viaEntries = asTable(await evaluate({ expr, start, end, step }, { source: entrySource }), start, step);
+        const viaScan = asTable(await evaluate({ expr, start, end, step }, { source: chunkSource }), start, step);
+        expect(viaEntries).toEqual(want);
+        expect(viaScan).toEqual(want);
+      });
+    }
+  }
+
+  it.each([
+    'sum by (level) (count_over_time({app="web"} | logfmt [300s]))',
+    'max_over_time({app="web"} | regexp "n=(?P<n>[0-9]+)" | unwrap n [120s])',
+    'quantile_over_time(0.9, {app=~".+"} |= "error" | regexp "n=(?P<n>[0-9]+)" | unwrap n [600s]) by (pod)',
+    'topk(2, sum by (pod, trace) (bytes_over_time({app=~".+"}[300s])))',
+    'absent_over_time({app="web"} |= "nothing like this" [60s])',
+  ])('%s: the scan path gives what the entry path gives', async (q) => {
+    const expr = parseExpr(q) as SampleExpr;
+    const start = T0 + 300n * S;
+    const end = T0 + 3600n * S;
+    const step = 30n * S;
+    const a = await evaluate({ expr, start, end, step }, { source: entrySource });
+    const b = await evaluate({ expr, start, end, step }, { source: chunkSource });
+    expect(b).toEqual(a);
+  });
+});
