@@ -185,6 +185,14 @@ export const lokiStackStatus = t
         schemas: t
           .array(objectStorageSchema)
           .describe('The schema periods applied so far; entries already in effect can no longer change.'),
+        timeline: t
+          .object({
+            active: objectStorageSchema.describe('The applied schema period in effect now: new data is written with it.'),
+            upcoming: t
+              .array(objectStorageSchema)
+              .describe('Applied schema periods not yet in effect, soonest first; the engine switches at each date (00:00 UTC).'),
+          })
+          .describe('Strata: where the applied schema history stands today.'),
       })
       .describe('Applied object storage settings.'),
   })
