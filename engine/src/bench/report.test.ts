@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { percentile } from './latency.bench.js';
-import { BEGIN, END, writeBenchmarksMd } from './report.js';
+import { BEGIN, END, queryTarget, renderSection, writeBenchmarksMd } from './report.js';
+import type { QueryBenchResult } from './query.bench.js';
 import { summariseProfile, type CpuProfile } from './cpu-profile.js';
 
 describe('bench report', () => {
@@ -59,5 +60,48 @@ describe('bench report', () => {
     expect(s.idleMs).toBeCloseTo(0.5);
     expect(s.functions[0]).toEqual({ name: 'append (core/chunk/head-block.js:10)', selfMs: 0.4, share: 0.8 });
     expect(s.files.map((f) => f.name)).toEqual(['core/chunk/head-block.js', 'lz4-napi/index.js']);
+  });
+
+  it('renders the query section: per-core figures next to Loki, a verdict per row, lookups side by side', () => {
+    const q: QueryBenchResult = {
+      v8Flags: [],
+      lineBytes: 1e9,
+      lines: 4e6,
+      streams: 348,
+      spanMinutes: 85,
+      ingestSeconds: 20,
+      flushSeconds: 5,
+      storeChunks: 800,
+      storeBytes: 4e8,
+      lookupStreams: 100000,
+      queries: [
+        { name: 'no match', ref: 'lineFilter', query: '{a=~".+"} |= "x"', where: 'memory', bytes: 1e9, lines: 4e6, cpuSeconds: 0.8, wallSeconds: 1, mbPerCpuSecond: 1250, answer: '0 entries' },
+        { name: 'no match', ref: 'lineFilter', query: '{a=~".+"} |= "x"', where: 'store', bytes: 1e9, lines: 4e6, cpuSeconds: 2, wallSeconds: 2, mbPerCpuSecond: 500, answer: '0 entries' },
+        { name: 'json', ref: 'json', query: 'sum(count_over_time({a="b"} | json [5m]))', where: 'memory', bytes: 4e8, lines: 1e6, cpuSeconds: 4, wallSeconds: 4, mbPerCpuSecond: 100, answer: '1 series' },
+      ],
+      limited: [
+        { name: 'newest', query: '{a="b"}', where: 'memory', direction: 'backward', limit: 100, entries: 100, cpuMs: 3, wallMs: 4, chunksRead: 5, chunksInRange: 500 },
+      ],
+      lookups: [
+        { name: 'label names', where: 'memory', results: 5, cpuMs: 1.5, wallMs: 2 },
+        { name: 'label names', where: 'store', results: 5, cpuMs: 0.5, wallMs: 0.6 },
+      ],
+      seconds: 100,
+    };
+    const text = renderSection({ date: new Date(0), facts: { cpuModel: 'cpu', cores: 2, ramGiB: 8, node: 'v24', kernel: 'Linux', dataFs: 'ext4', load1: 0, busyBefore: 0 }, settings: [], query: q, totalSeconds: 1 });
+    expect(queryTarget('lineFilter')).toBe(1000);
+    expect(queryTarget('json')).toBeCloseTo(108.75);
+    expect(text).toContain('| no match | memory | 1000 | 1250 (2.6× Loki) | 1000 | 400–580 | 1000 (2× Loki) | ✅ meets target |');
+    expect(text).toContain('| no match | store | 1000 | 500 (1.0× Loki) | 500 | 400–580 | 1000 (2× Loki) | ❌ below target |');
+    expect(text).toContain('| json | memory | 400 | 100 (1.4× Loki) | 100 | 55–90 | 109 (1.5× Loki) | ❌ below target |');
+    expect(text).toContain('`{a=~".+"} \\|= "x"`');
+    expect(text).toContain('| newest | `{a="b"}` | backward | memory | 100 | 3.0 | 4.0 | 5 / 500 |');
+    expect(text).toContain('| label names | 5 | 1.5 / 2.0 | 0.5 / 0.6 |');
+
+    // With a second run under V8 flags, its figures get a column of their own; the verdict stays on the first.
+    const flagged: QueryBenchResult = { ...q, v8Flags: ['--some-flag'], queries: q.queries.map((m) => ({ ...m, mbPerCpuSecond: m.mbPerCpuSecond * 2 })), limited: [], lookups: [] };
+    const both = renderSection({ date: new Date(0), facts: { cpuModel: 'cpu', cores: 2, ramGiB: 8, node: 'v24', kernel: 'Linux', dataFs: 'ext4', load1: 0, busyBefore: 0 }, settings: [], query: q, queryWithFlag: flagged, totalSeconds: 1 });
+    expect(both).toContain('| wall MB/s | MB/CPU-s with `--some-flag` | Loki 2.8.0 (one core) |');
+    expect(both).toContain('| no match | store | 1000 | 500 (1.0× Loki) | 500 | 1000 | 400–580 | 1000 (2× Loki) | ❌ below target |');
   });
 });

@@ -128,8 +128,8 @@ function scanEntry(data: Buffer, p: number, end: number, withMetadata: boolean, 
 
 /**
  * Receives the entries of a block scan that are in range and pass the filter: the timestamp as 32-bit halves, the
- * line at [lineStart, lineEnd) of `data`, and the structured-metadata section at `metaStart` (-1 in a v3 block;
- * see `readMetadata`). `data` is the decompressed block: a sink that keeps a line beyond the call copies it, or
+ * line at [lineStart, lineEnd) of `data`, and the structured-metadata section at `metaStart` (-1 when the entry
+ * has none, always in a v3 block; see `readMetadata`). `data` is the decompressed block: a sink that keeps a line beyond the call copies it, or
  * keeps a view and with it the whole block. Returning false stops the scan.
  */
 export type EntrySink = (data: Buffer, hi: number, lo: number, lineStart: number, lineEnd: number, metaStart: number) => boolean | void;
@@ -241,10 +241,14 @@ export function scanBlockCounted(
     }
     let metaStart = -1;
     if (withMetadata) {
-      metaStart = lineEnd;
       // Most entries carry no metadata: a single zero byte.
-      p = lineEnd < end && u8[lineEnd] === 0 ? lineEnd + 1 : skipMetadata(data, lineEnd, end);
-      if (p < 0) throw corruptBlock(label, `bad structured metadata at offset ${start}`);
+      if (lineEnd < end && u8[lineEnd] === 0) {
+        p = lineEnd + 1;
+      } else {
+        metaStart = lineEnd;
+        p = skipMetadata(data, lineEnd, end);
+        if (p < 0) throw corruptBlock(label, `bad structured metadata at offset ${start}`);
+      }
     } else {
       p = lineEnd;
     }
@@ -411,13 +415,25 @@ export function readBlocksSync(
   direction: Direction,
   filter?: LineFilter | BlockFilter,
 ): ChunkEntry[] {
-  const wanted = overlapping(sources, from, through, direction);
-  const blocks = wanted.map((s) => {
-    const d = s.load();
-    if (!Buffer.isBuffer(d)) throw new EngineError('internal', `${s.label}: synchronous read of an async block`);
-    return { data: d, sorted: s.sorted, label: s.label };
-  });
-  return entriesOf(blocks, withMetadata, from, through, direction, filter);
+  checkDirection(direction);
+  return entriesOf(loadBlocksSync(sources, from, through), withMetadata, from, through, direction, filter);
+}
+
+/** The sources overlapping [from, through), in block order (for `loadSync`). */
+export function overlappingBlocks(sources: readonly BlockSource[], from: bigint, through: bigint): BlockSource[] {
+  return overlapping(sources, from, through, 'forward');
+}
+
+/** Load one block whose `load` is synchronous (it throws if it returns a promise). */
+export function loadSync(s: BlockSource): LoadedBlock {
+  const d = s.load();
+  if (!Buffer.isBuffer(d)) throw new EngineError('internal', `${s.label}: synchronous read of an async block`);
+  return { data: d, sorted: s.sorted, label: s.label };
+}
+
+/** `loadBlocks` for sources whose `load` is synchronous. */
+export function loadBlocksSync(sources: readonly BlockSource[], from: bigint, through: bigint): LoadedBlock[] {
+  return overlapping(sources, from, through, 'forward').map(loadSync);
 }
 
 /** `loadBlocks` then `scanLoaded`: see there. Resolves false when the sink stopped the scan. */

@@ -215,24 +215,39 @@ export class ChunkReader {
     return n;
   }
 
-  /** The verified, decompressed entries of block `i`. */
+  /** The verified, decompressed entries of block `i` (decompressed on the libuv pool). */
   async blockData(i: number): Promise<Buffer> {
-    const b = this.blocks[i];
-    if (b === undefined) throw new EngineError('internal', `chunk has no block ${i}`);
-    const compressed = this.buf.subarray(b.offset, b.offset + b.compressedLength);
-    const want = this.buf.readUInt32BE(b.offset + b.compressedLength);
-    const got = zlib.crc32(compressed);
-    if (want !== got) throw corruptChunk(`block ${i} checksum mismatch (stored ${hex(want)}, computed ${hex(got)})`);
+    const { b, compressed } = this.verified(i);
     let data: Buffer;
     try {
       data = await this.codec.decompress(compressed, b.uncompressedLength);
     } catch (e) {
       throw corruptChunk(`block ${i}: ${this.encoding} decompression failed: ${(e as Error).message}`);
     }
-    if (data.length !== b.uncompressedLength) {
-      throw corruptChunk(`block ${i} decompressed to ${data.length} bytes, expected ${b.uncompressedLength}`);
+    return checkedSize(i, data, b.uncompressedLength);
+  }
+
+  /** `blockData` decompressing on the calling thread (see Querier: block by block, right before the scan). */
+  blockDataSync(i: number): Buffer {
+    const { b, compressed } = this.verified(i);
+    let data: Buffer;
+    try {
+      data = this.codec.decompressSync(compressed, b.uncompressedLength);
+    } catch (e) {
+      throw corruptChunk(`block ${i}: ${this.encoding} decompression failed: ${(e as Error).message}`);
     }
-    return data;
+    return checkedSize(i, data, b.uncompressedLength);
+  }
+
+  /** Block `i`'s metadata and compressed bytes, after checking its CRC. */
+  private verified(i: number): { b: BlockMeta; compressed: Buffer } {
+    const b = this.blocks[i];
+    if (b === undefined) throw new EngineError('internal', `chunk has no block ${i}`);
+    const compressed = this.buf.subarray(b.offset, b.offset + b.compressedLength);
+    const want = this.buf.readUInt32BE(b.offset + b.compressedLength);
+    const got = zlib.crc32(compressed);
+    if (want !== got) throw corruptChunk(`block ${i} checksum mismatch (stored ${hex(want)}, computed ${hex(got)})`);
+    return { b, compressed };
   }
 
   /** True for format v4: entries carry a structured-metadata section. */
@@ -240,14 +255,17 @@ export class ChunkReader {
     return this.formatVersion === 4;
   }
 
-  /** The blocks as read sources (each verified and decompressed when loaded). */
-  blockSources(): BlockSource[] {
+  /**
+   * The blocks as read sources, each verified and decompressed when loaded: on the libuv pool, or with `sync` on
+   * the calling thread (`load` then returns the Buffer itself).
+   */
+  blockSources(sync = false): BlockSource[] {
     return this.blocks.map((b, i) => ({
       minTs: b.minTs,
       maxTs: b.maxTs,
       sorted: true,
       label: `chunk block ${i}`,
-      load: () => this.blockData(i),
+      load: sync ? () => this.blockDataSync(i) : () => this.blockData(i),
     }));
   }
 
@@ -260,6 +278,11 @@ export class ChunkReader {
   scan(from: bigint, through: bigint, filter: BlockFilter | undefined, sink: EntrySink): Promise<boolean> {
     return scanBlocks(this.blockSources(), this.formatVersion === 4, from, through, filter, sink);
   }
+}
+
+function checkedSize(i: number, data: Buffer, want: number): Buffer {
+  if (data.length !== want) throw corruptChunk(`block ${i} decompressed to ${data.length} bytes, expected ${want}`);
+  return data;
 }
 
 /** Open a serialized chunk (see ChunkReader.from). */

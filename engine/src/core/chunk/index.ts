@@ -2,6 +2,9 @@ export { CHUNK_ENCODINGS, codecById, codecFor, isChunkEncoding, type ChunkEncodi
 export {
   entriesOf,
   loadBlocks,
+  loadBlocksSync,
+  loadSync,
+  overlappingBlocks,
   readMetadata,
   ScanRange,
   scanBlock,

@@ -214,9 +214,12 @@ export class MemChunk {
     return scanBlocks(this.sources(false), this.formatVersion === 4, from, through, filter, sink);
   }
 
-  /** The blocks and the head as read sources, as they are now (later appends and cuts do not change them). */
-  blockSources(): BlockSource[] {
-    return this.sources(false);
+  /**
+   * The blocks and the head as read sources, as they are now (later appends and cuts do not change them). Blocks
+   * decompress on the libuv pool, or with `sync` on the calling thread (`load` then returns the Buffer itself).
+   */
+  blockSources(sync = false): BlockSource[] {
+    return this.sources(sync);
   }
 
   /**

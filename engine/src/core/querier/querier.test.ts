@@ -286,6 +286,28 @@ describe('Querier', () => {
     }
   });
 
+  it('decompressing on the libuv pool reads the same as decompressing in line', async () => {
+    const { ingester, querier, store } = setup(dir);
+    const data = corpus(6, 300);
+    await push(ingester, data, ['a', 'b', 'c']);
+    await ingester.flushAll();
+    await push(ingester, data, ['d', 'e']);
+    const schema = new SchemaConfig([
+      { from: '2020-01-01', store: 'tsdb', objectStore: 'filesystem', schema: 'v13', indexPrefix: 'index_', indexPeriodMs: 86_400_000 },
+    ]);
+    const pooled = new Querier({ ingester, index: new IndexReader(store, schema), store, schema, decompressOnPool: true });
+    const from = T - 4000n * S;
+    for (const q of ['{app="web"} |= "level=warn"', '{pod=~"a|d"} | logfmt | level="error"']) {
+      for (const direction of ['forward', 'backward'] as const) {
+        const a = await querier.selectLogs({ tenant: 't', expr: parseExpr(q), from, through: T, direction, limit: 50 });
+        const b = await pooled.selectLogs({ tenant: 't', expr: parseExpr(q), from, through: T, direction, limit: 50 });
+        expect(flat(b, direction)).toEqual(flat(a, direction));
+      }
+    }
+    const params = { expr: parseExpr('sum by (pod) (count_over_time({app="web"} |= "level=info" [5m]))') as SampleExpr, start: T - 3000n * S, end: T, step: 60n * S };
+    expect(await evaluate(params, { source: pooled.sampleSource('t') })).toEqual(await evaluate(params, { source: querier.sampleSource('t') }));
+  });
+
   it('selectStreams: streams in label order, entries oldest first, filtered by the predicate', async () => {
     const { ingester, querier } = setup(dir);
     const data = corpus(5, 200);

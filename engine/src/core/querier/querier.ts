@@ -1,5 +1,15 @@
 import { compileBlockFilter, leadingLineFilters, predicateFilter, type BlockFilter, type LineFilterSpec } from '../chunk/block-filter.js';
-import { entriesOf, loadBlocks, readMetadata, scanLoadedCounted, type LoadedBlock } from '../chunk/block-reader.js';
+import {
+  entriesOf,
+  loadSync,
+  overlappingBlocks,
+  readMetadata,
+  scanBlockCounted,
+  scanLoadedCounted,
+  ScanRange,
+  type BlockSource,
+  type LoadedBlock,
+} from '../chunk/block-reader.js';
 import { decodeChunk, type ChunkEntry, type MemChunk } from '../chunk/mem-chunk.js';
 import { joinInt64 } from '../chunk/varint.js';
 import { EngineError } from '../errors.js';
@@ -24,6 +34,13 @@ export interface QuerierOptions {
   schema: SchemaConfig;
   /** Fetch chunks with this many requests in flight. */
   fetchConcurrency?: number;
+  /**
+   * Decompress blocks on the libuv pool instead of on the querying thread, block by block right before each is
+   * scanned (the default). Measured on ~1 GB of lz4 chunks, decompressing in line costs 5–40% less CPU per byte
+   * read (no hand-off per block, and the block is still in cache when scanned), while the pool lets one query use
+   * more cores. Reads yield to the event loop every few milliseconds either way.
+   */
+  decompressOnPool?: boolean;
 }
 
 export interface SelectParams {
@@ -93,6 +110,8 @@ export interface LogStream extends Omit<StreamEntries, 'entries'> {
 
 export interface QueryStats {
   chunksFetched: number;
+  /** Chunks read from the ingester's memory. */
+  memoryChunksRead: number;
   chunkBytes: number;
   ingesterStreams: number;
   storeStreams: number;
@@ -114,10 +133,12 @@ interface StreamSource extends StreamInfo {
   chunks: ChunkSource[];
 }
 
-/** A chunk's blocks that overlap the query, decompressed. */
+/** A chunk opened for a read: its blocks overlapping the query, not yet decompressed. */
 interface LoadedChunk {
   withMetadata: boolean;
-  blocks: LoadedBlock[];
+  blocks: BlockSource[];
+  /** `blocks` load synchronously (decompress on this thread). */
+  sync: boolean;
   /** The part of the query range to read: within the chunk's bounds as listed (see Querier.loadChunk). */
   from: bigint;
   /** Exclusive. */
@@ -157,8 +178,16 @@ export class Querier {
     if (p.from >= p.through) return [];
     const streams = await this.listStreams(p.tenant, matchers, p.from, p.through, stats);
     deadline.check();
-    const merge = new LogMerge(streams, p, pipeline, filter, this.opts.fetchConcurrency ?? 16, deadline, stats, (c) =>
-      this.loadChunk(c, p.from, p.through, stats),
+    const merge = new LogMerge(
+      streams,
+      p,
+      pipeline,
+      filter,
+      this.opts.fetchConcurrency ?? 16,
+      deadline,
+      stats,
+      (c) => this.loadChunk(c, p.from, p.through, stats),
+      (c) => this.decompressed(c),
     );
     return merge.run();
   }
@@ -217,6 +246,7 @@ export class Querier {
       jobs.push(...s.chunks);
     }
     const prefetch = new Prefetch(jobs, (c) => this.loadChunk(c, p.from, p.through, stats), this.opts.fetchConcurrency ?? 16);
+    const pause = new Pause();
     for (const s of streams) {
       const v = visit(s);
       let overlap = false;
@@ -225,7 +255,21 @@ export class Querier {
         for (let i = 0; i < s.chunks.length; i++) {
           const c = await prefetch.take();
           deadline.check();
-          stats.entriesScanned += guard(c, () => scanLoadedCounted(c.blocks, c.withMetadata, c.from, c.through, filter, v.raw));
+          if (c.from >= c.through) continue;
+          const range = new ScanRange(c.from, c.through);
+          if (!c.sync) {
+            const blocks = await this.decompressed(c);
+            stats.entriesScanned += guard(c, () => scanLoadedCounted(blocks, c.withMetadata, c.from, c.through, filter, v.raw));
+            continue;
+          }
+          // Each block is decompressed right before it is scanned, while the next ones still wait compressed.
+          for (const src of c.blocks) {
+            stats.entriesScanned += guard(c, () => {
+              const b = loadSync(src);
+              return scanBlockCounted(b.data, c.withMetadata, range, filter, b.sorted, b.label, v.raw);
+            });
+            if (pause.due()) await pause.yield();
+          }
         }
       } else {
         // Chunks overlap (out-of-order writes, or a chunk flushed again after a WAL replay): merge and deduplicate.
@@ -233,7 +277,9 @@ export class Querier {
         for (let i = 0; i < s.chunks.length; i++) {
           const c = await prefetch.take();
           deadline.check();
-          parts.push(guard(c, () => entriesOf(c.blocks, c.withMetadata, c.from, c.through, 'forward', filter)));
+          const blocks = await this.decompressed(c);
+          parts.push(guard(c, () => entriesOf(blocks, c.withMetadata, c.from, c.through, 'forward', filter)));
+          if (pause.due()) await pause.yield();
         }
         const merged = mergeDedup(parts.filter((x) => x.length > 0), true);
         stats.entriesScanned += merged.length;
@@ -302,8 +348,10 @@ export class Querier {
   private async loadChunk(c: ChunkSource, queryFrom: bigint, through: bigint, stats: QueryStats): Promise<LoadedChunk> {
     const from = c.minTs > queryFrom ? c.minTs : queryFrom;
     const to = c.maxTs + 1n < through ? c.maxTs + 1n : through;
+    const sync = !(this.opts.decompressOnPool ?? false);
     if (c.mem !== undefined) {
-      return { withMetadata: c.mem.withMetadata, blocks: await loadBlocks(c.mem.blockSources(), from, to), from, through: to, key: undefined };
+      stats.memoryChunksRead++;
+      return { withMetadata: c.mem.withMetadata, blocks: overlappingBlocks(c.mem.blockSources(sync), from, to), sync, from, through: to, key: undefined };
     }
     const ref = c.ref!;
     const key = chunkKey(ref, this.opts.schema.periodFor(ref.from).schema);
@@ -312,9 +360,21 @@ export class Querier {
     stats.chunkBytes += buf.length;
     try {
       const chunk = await decodeChunk(buf);
-      return { withMetadata: chunk.withMetadata, blocks: await loadBlocks(chunk.blockSources(), from, to), from, through: to, key };
+      return { withMetadata: chunk.withMetadata, blocks: overlappingBlocks(chunk.blockSources(sync), from, to), sync, from, through: to, key };
     } catch (e) {
       throw new EngineError('internal', `failed to read chunk ${key}: ${(e as Error).message}`);
+    }
+  }
+
+  /** All the blocks of an opened chunk, decompressed. */
+  private async decompressed(c: LoadedChunk): Promise<LoadedBlock[]> {
+    if (c.sync) return guard(c, () => c.blocks.map(loadSync));
+    try {
+      return await Promise.all(c.blocks.map(async (s) => ({ data: await s.load(), sorted: s.sorted, label: s.label })));
+    } catch (e) {
+      return guard(c, () => {
+        throw e;
+      });
     }
   }
 
@@ -355,6 +415,7 @@ export class Querier {
 
 export const newStats = (): QueryStats => ({
   chunksFetched: 0,
+  memoryChunksRead: 0,
   chunkBytes: 0,
   ingesterStreams: 0,
   storeStreams: 0,
@@ -372,6 +433,22 @@ function guard<T>(c: LoadedChunk, read: () => T): T {
   } catch (e) {
     if (!(e instanceof EngineError) || e.code !== 'internal') throw e;
     throw new EngineError('internal', `failed to read chunk ${c.key}: ${e.message}`);
+  }
+}
+
+/** Reads run on the event loop's thread: they give way to other work (pushes, other queries) this often. */
+const YIELD_EVERY_MS = 4;
+
+class Pause {
+  private last = performance.now();
+
+  due(): boolean {
+    return performance.now() - this.last >= YIELD_EVERY_MS;
+  }
+
+  async yield(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.last = performance.now();
   }
 }
 
@@ -517,6 +594,7 @@ class LogMerge {
     private readonly deadline: Deadline,
     private readonly stats: QueryStats,
     private readonly load: (c: ChunkSource) => Promise<LoadedChunk>,
+    private readonly decompress: (c: LoadedChunk) => Promise<LoadedBlock[]>,
   ) {
     this.forward = p.direction === 'forward';
     this.streams = sources.map((src, idx) => ({ idx, src, pending: [], head: 0, sp: undefined, out: [], pos: -1 }));
@@ -536,6 +614,7 @@ class LogMerge {
     const fwd = this.forward;
     const heap = this.heap;
     const prefetch = new Prefetch(this.chunks, (x) => this.load(x.c), this.concurrency, 2);
+    const pause = new Pause();
     let nextChunk = 0;
     let kept = 0;
     let last: bigint | undefined;
@@ -567,7 +646,9 @@ class LogMerge {
       const { st } = this.chunks[nextChunk++]!;
       const c = await prefetch.take();
       this.deadline.check();
-      const entries = guard(c, () => entriesOf(c.blocks, c.withMetadata, c.from, c.through, this.p.direction, this.filter));
+      const blocks = await this.decompress(c);
+      const entries = guard(c, () => entriesOf(blocks, c.withMetadata, c.from, c.through, this.p.direction, this.filter));
+      if (pause.due()) await pause.yield();
       this.stats.entriesScanned += entries.length;
       if (entries.length === 0) continue;
       const rest = st.head === 0 ? st.pending : st.pending.slice(st.head);

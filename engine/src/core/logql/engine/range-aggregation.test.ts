@@ -39,8 +39,11 @@ function dataset(seed: number, spanSec: number): Stream[] {
   ]) {
     const entries: SourceEntry[] = [];
     for (let i = 0, n = 800 + r(800); i < n; i++) {
-      // A quarter on whole seconds: on window bounds, where (t − range, t] must exclude the start and include the end.
-      const ts = T0 + BigInt(r(spanSec)) * S + (r(4) === 0 ? 0n : BigInt(r(1_000_000_000)));
+      // A quarter on whole seconds and some a nanosecond off them: on and next to window bounds, where
+      // (t − range, t] must exclude the start and include the end.
+      const k = r(8);
+      const frac = k < 2 ? 0n : k === 2 ? 1n : k === 3 ? S - 1n : BigInt(r(1_000_000_000));
+      const ts = T0 + BigInt(r(spanSec)) * S + frac;
       const line = Buffer.from(`level=${['info', 'error'][r(2)]} ${'x'.repeat(r(40))} n=${i}`);
       const metadata: LabelPair[] | undefined = r(10) === 0 ? [['trace', `t${r(3)}`]] : undefined;
       entries.push({ ts, line, metadata });
@@ -73,9 +76,18 @@ class ChunkSource extends EntrySource {
     this.chunks = streams.map((s) => {
       const cs = [new MemChunk({ blockSize: 2048 }), new MemChunk({ blockSize: 2048 })];
       const cut = Math.floor(s.entries.length / 3);
-      s.entries.forEach((e, i) => {
-        const c = cs[i < cut ? 0 : 1]!;
-        c.append(e.ts, e.line, e.metadata);
+      // Stream b is appended in a shuffled order: its blocks overlap in time and a scan sees time go back and forth.
+      const order = s.entries.map((_, i) => i);
+      if (s.labels[1]![1] === 'b') {
+        const r = rng(11);
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = r(i + 1);
+          [order[i], order[j]] = [order[j]!, order[i]!];
+        }
+      }
+      order.forEach((k, i) => {
+        const e = s.entries[k]!;
+        cs[i < cut ? 0 : 1]!.append(e.ts, e.line, e.metadata);
       });
       return { labels: s.labels, chunks: cs };
     });
@@ -171,6 +183,30 @@ describe('range aggregations over many samples (window sums) and block scans', (
       });
     }
   }
+
+  it('window sums match counting for dense samples in random order, ranges that are not a multiple of the step', async () => {
+    const r = rng(3);
+    const entries: SourceEntry[] = [];
+    for (let i = 0; i < 6000; i++) {
+      // Whole seconds, a nanosecond either side, or anywhere: window bounds are whole seconds here.
+      const k = r(4);
+      const frac = k === 0 ? 0n : k === 1 ? 1n : k === 2 ? S - 1n : BigInt(r(1_000_000_000));
+      entries.push({ ts: T0 + BigInt(r(200)) * S + frac, line: Buffer.from('x'.repeat(r(9))) });
+    }
+    const dense = [{ labels: [['app', 'dense']] as Labels, entries }];
+    for (const [q, step] of [
+      ['count_over_time({app="dense"}[7s])', 3n],
+      ['bytes_over_time({app="dense"}[5s])', 7n],
+      ['rate({app="dense"}[2s])', 5n],
+      ['count_over_time({app="dense"}[9s])', 9n],
+    ] as const) {
+      const start = T0 + 10n * S;
+      const end = T0 + 190n * S;
+      const want = bruteForce(dense, q, start, end, step * S);
+      const got = asTable(await evaluate({ expr: parseExpr(q) as SampleExpr, start, end, step: step * S }, { source: new EntrySource(dense) }), start, step * S);
+      expect([q, got]).toEqual([q, want]);
+    }
+  });
 
   it.each([
     'sum by (level) (count_over_time({app="web"} | logfmt [300s]))',

@@ -62,6 +62,16 @@ interface WindowSums {
   at: number;
   cumCount: number;
   cumSum: number;
+  /**
+   * Consecutive samples mostly fall in the same windows: the windows [lo, hi) of the last sample hold for every x
+   * in (xMin, xMax], and samples there are only counted (pendCount, pendSum) until one falls elsewhere.
+   */
+  lo: number;
+  hi: number;
+  xMin: number;
+  xMax: number;
+  pendCount: number;
+  pendSum: number;
 }
 
 /**
@@ -150,6 +160,7 @@ export class RangeAggregationNode implements StepNode {
     }
     this.ctx.deadline.check();
     for (const s of extractor.series()) {
+      if (s.sums !== undefined) flushPending(s.sums);
       if (s.sums === undefined && s.ts.length === 0) continue;
       if (s.sums === undefined && !s.sorted) sortSeries(s);
       this.series.push(s);
@@ -438,7 +449,7 @@ class Extractor {
     return {
       raw: (data, hi, lo, ls, le, ms) => {
         tick();
-        const t = ms < 0 || data[ms] === 0 ? (plain ??= this.seriesFor(this.groupMetric(streamLabels))) : withMetadata(readMetadata(data, ms)!);
+        const t = ms < 0 ? (plain ??= this.seriesFor(this.groupMetric(streamLabels))) : withMetadata(readMetadata(data, ms)!);
         const rel = exact ? (hi - baseHi) * 4294967296 + (lo - baseLo) : this.rel(joinInt64(hi, lo));
         push(t, rel, bytes ? le - ls : 1);
       },
@@ -548,7 +559,19 @@ function push(s: SeriesSamples, ts: number, value: number): void {
 }
 
 function toWindowSums(s: SeriesSamples, g: SumGrid): void {
-  const sums: WindowSums = { count: new Float64Array(g.n + 1), sum: new Float64Array(g.n + 1), at: 0, cumCount: 0, cumSum: 0 };
+  const sums: WindowSums = {
+    count: new Float64Array(g.n + 1),
+    sum: new Float64Array(g.n + 1),
+    at: 0,
+    cumCount: 0,
+    cumSum: 0,
+    lo: 0,
+    hi: 0,
+    xMin: Infinity,
+    xMax: -Infinity,
+    pendCount: 0,
+    pendSum: 0,
+  };
   for (let i = 0; i < s.ts.length; i++) addToWindows(sums, g, s.ts[i]!, s.values[i]!);
   s.sums = sums;
   s.ts = [];
@@ -556,24 +579,75 @@ function toWindowSums(s: SeriesSamples, g: SumGrid): void {
 }
 
 /** Adds a sample at relative time x to every window (i·step, i·step + range] holding it. */
-function addToWindows(sums: WindowSums, g: SumGrid, x: number, value: number): void {
+function addToWindows(w: WindowSums, g: SumGrid, x: number, value: number): void {
+  if (x > w.xMin && x <= w.xMax) {
+    w.pendCount++;
+    w.pendSum += value;
+    return;
+  }
+  flushPending(w);
   let lo: number;
   let hi: number;
   if (g.n === 1 || g.step === 0) {
+    // One window, (0, range].
     lo = 0;
-    hi = x > 0 && x <= g.range ? 1 : 0;
+    if (x <= 0) {
+      hi = 0;
+      w.xMin = -Infinity;
+      w.xMax = 0;
+    } else if (x <= g.range) {
+      hi = 1;
+      w.xMin = 0;
+      w.xMax = g.range;
+    } else {
+      hi = 0;
+      w.xMin = g.range;
+      w.xMax = Infinity;
+    }
   } else {
-    // Windows i with i·step < x ≤ i·step + range: lo = ⌈(x − range)/step⌉, hi = ⌈x/step⌉ (exclusive).
-    lo = ceilDiv(x - g.range, g.step);
-    hi = ceilDiv(x, g.step);
-    if (lo < 0) lo = 0;
-    if (hi > g.n) hi = g.n;
+    // Windows i with i·step < x ≤ i·step + range: lo = ⌈(x − range)/step⌉, hi = ⌈x/step⌉ (exclusive), clamped to
+    // [0, n]. Each bound holds while x stays in the step-long interval it was computed from.
+    const step = g.step;
+    const rawLo = ceilDiv(x - g.range, step);
+    const rawHi = ceilDiv(x, step);
+    let xMin: number;
+    let xMax: number;
+    if (rawLo <= 0) {
+      lo = 0;
+      xMin = -Infinity;
+      xMax = g.range;
+    } else {
+      lo = rawLo;
+      xMin = (rawLo - 1) * step + g.range;
+      xMax = rawLo * step + g.range;
+    }
+    if (rawHi >= g.n) {
+      hi = g.n;
+      xMin = Math.max(xMin, (g.n - 1) * step);
+    } else {
+      hi = rawHi;
+      xMin = Math.max(xMin, (rawHi - 1) * step);
+      xMax = Math.min(xMax, rawHi * step);
+    }
+    w.xMin = xMin;
+    w.xMax = xMax;
   }
-  if (lo >= hi) return;
-  sums.count[lo]! += 1;
-  sums.count[hi]! -= 1;
-  sums.sum[lo]! += value;
-  sums.sum[hi]! -= value;
+  w.lo = lo;
+  w.hi = hi;
+  w.pendCount = 1;
+  w.pendSum = value;
+}
+
+/** Moves the samples counted for the current windows into the difference arrays. */
+function flushPending(w: WindowSums): void {
+  if (w.pendCount > 0 && w.lo < w.hi) {
+    w.count[w.lo]! += w.pendCount;
+    w.count[w.hi]! -= w.pendCount;
+    w.sum[w.lo]! += w.pendSum;
+    w.sum[w.hi]! -= w.pendSum;
+  }
+  w.pendCount = 0;
+  w.pendSum = 0;
 }
 
 /** ⌈a / b⌉ for integers below 2^53 (b > 0), corrected for the rounding of the division. */
