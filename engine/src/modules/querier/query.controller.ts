@@ -139,10 +139,15 @@ export class QueryController {
     timeoutMs: number,
   ): Promise<MetricResult> {
     const querier = this.engine.querier;
-    const source: SampleSource = {
-      readStreams: (matchers, prefilter, from, through) =>
-        readStreamsForTenants(querier, tenants, { matchers, prefilter, from, through, deadline }, stats),
-    };
+    // One tenant: the querier's scanning source (no entry objects for queries without stages). Several: the
+    // per-tenant reader, which adds __tenant_id__ to each stream.
+    const source: SampleSource =
+      tenants.length === 1
+        ? querier.sampleSource(tenants[0]!, deadline, stats)
+        : {
+            readStreams: (matchers, prefilter, from, through) =>
+              readStreamsForTenants(querier, tenants, { matchers, prefilter, from, through, deadline }, stats),
+          };
     return withDeadline(evaluate(q, { source, maxSeries, deadline }), timeoutMs);
   }
 

