@@ -1,54 +1,17 @@
 import { EngineError } from '../../errors.js';
 import type { BinaryExpr, BinaryOp, VectorMatching } from '../syntax/ast.js';
+import { arithmetic, compare } from '../syntax/arith.js';
 import { MANY_TO_MANY, MULTIPLE_MATCHES_GROUPING, MULTIPLE_MATCHES_ONE_TO_ONE } from './errors.js';
 import { MetricTable, dropLabels, getLabel, keepLabels, withLabel, type Metric } from './labels.js';
 import type { Sample, StepNode, StepVector } from './types.js';
 
 const COMPARISON: ReadonlySet<BinaryOp> = new Set(['==', '!=', '>', '>=', '<', '<=']);
 
-/** The arithmetic of one binary operator on two values, or undefined when a comparison is false. */
+/** One binary operator on two values: the arithmetic, or for a comparison 1 when true and undefined when false. */
 function apply(op: BinaryOp, l: number, r: number): number | undefined {
-  switch (op) {
-    case '+':
-      return l + r;
-    case '-':
-      return l - r;
-    case '*':
-      return l * r;
-    // Loki guards division and modulo by zero with NaN (Prometheus would give ±Inf).
-    case '/':
-      return r === 0 ? NaN : l / r;
-    case '%':
-      return r === 0 ? NaN : goMod(l, r);
-    case '^':
-      return goPow(l, r);
-    case '==':
-      return l === r ? 1 : undefined;
-    case '!=':
-      return l !== r ? 1 : undefined;
-    case '>':
-      return l > r ? 1 : undefined;
-    case '>=':
-      return l >= r ? 1 : undefined;
-    case '<':
-      return l < r ? 1 : undefined;
-    case '<=':
-      return l <= r ? 1 : undefined;
-    default:
-      return undefined;
-  }
-}
-
-/** Go's math.Mod: the result has the sign of x (JavaScript's % agrees, including for infinities and NaN). */
-function goMod(x: number, y: number): number {
-  return x % y;
-}
-
-/** Go's math.Pow; JavaScript differs only for 1 ** ±Inf and 1 ** NaN (Go: 1) and (-1) ** ±Inf (Go: 1). */
-function goPow(x: number, y: number): number {
-  if (x === 1) return 1;
-  if (x === -1 && !Number.isFinite(y) && !Number.isNaN(y)) return 1;
-  return x ** y;
+  const c = compare(op, l, r);
+  if (c !== undefined) return c ? 1 : undefined;
+  return op === 'and' || op === 'or' || op === 'unless' ? undefined : arithmetic(op, l, r);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { EngineError } from '../../errors.js';
+import { arithmetic, compare } from './arith.js';
 import type {
   BinaryExpr,
   BinaryOp,
@@ -857,37 +858,8 @@ function filterNumber(text: string, negate: boolean): number {
 
 /** Evaluates an operation between two literals as Loki's MergeBinOp does (comparisons give 0 or 1). */
 function foldLiterals(op: BinaryOp, l: number, r: number): number {
-  switch (op) {
-    case '+':
-      return l + r;
-    case '-':
-      return l - r;
-    case '*':
-      return l * r;
-    case '/':
-      return r === 0 ? NaN : l / r;
-    case '%':
-      return r === 0 ? NaN : l % r;
-    case '^':
-      // Go's math.Pow: 1^y and x^±0 are 1 even for NaN, (-1)^±Inf is 1.
-      if (l === 1 || r === 0) return 1;
-      if (l === -1 && !Number.isFinite(r) && !Number.isNaN(r)) return 1;
-      return Math.pow(l, r);
-    case '==':
-      return l === r ? 1 : 0;
-    case '!=':
-      return l !== r ? 1 : 0;
-    case '>':
-      return l > r ? 1 : 0;
-    case '>=':
-      return l >= r ? 1 : 0;
-    case '<':
-      return l < r ? 1 : 0;
-    case '<=':
-      return l <= r ? 1 : 0;
-    default:
-      return NaN;
-  }
+  const c = compare(op, l, r);
+  return c === undefined ? arithmetic(op, l, r) : c ? 1 : 0;
 }
 
 /** Loki refuses selectors that would match every stream. */
