@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -73,16 +72,8 @@ export async function startEngine(configYaml: string, deps: Partial<EngineDeps> 
   };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
+// One free-port helper for tests and benchmarks.
+export { freePort } from '../../engine/src/bench/engine-process.js';
 
 /** Runs the compiled engine (`npm run build` first) as a child process, as a user would. */
 export class EngineProcess {
