@@ -48,3 +48,14 @@ export class EngineError extends Error {
 
 export const badRequest = (message: string): EngineError => new EngineError('bad_request', message);
 export const isEngineError = (e: unknown): e is EngineError => e instanceof EngineError;
+
+/**
+ * Entries refused on the write path (by the distributor's validation or by the ingester): Loki's message, the
+ * discard reason (the `reason` label of loki_discarded_*) and what the refused entries weighed.
+ */
+export interface Rejection {
+  error: EngineError;
+  reason: string;
+  lines: number;
+  bytes: number;
+}

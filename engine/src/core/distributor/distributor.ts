@@ -1,16 +1,16 @@
-import { EngineError, isEngineError } from '../errors.js';
+import { EngineError, isEngineError, type Rejection } from '../errors.js';
 import type { Limits } from '../limits/limits.js';
 import { RateLimiter } from '../limits/token-bucket.js';
 import type { EngineMetrics } from '../metrics.js';
 import type { PushEntry, PushRequest } from '../model.js';
 import type { Clock } from '../util/clock.js';
-import type { IngestFailure, ValidStream } from '../ingester/ingester.js';
+import type { ValidStream } from '../ingester/ingester.js';
 import { LabelsCache, type ParsedLabels } from './labels.js';
-import { entryBytes, entryCheck, validateEntry, validateLabels, withServiceName, type Rejection } from './validation.js';
+import { entryBytes, entryCheck, validateEntry, validateLabels, withServiceName } from './validation.js';
 
 /** Where validated streams go: the in-process ingester, or (distributed mode) a client for the ring. */
 export interface PushTarget {
-  push(tenant: string, streams: readonly ValidStream[]): Promise<IngestFailure[]>;
+  push(tenant: string, streams: readonly ValidStream[]): Promise<Rejection[]>;
 }
 
 export interface DistributorOptions {
@@ -57,12 +57,13 @@ export class Distributor {
     let receivedLines = 0;
     let receivedBytes = 0;
 
+    const labelsCache = this.labelsCache(lim.discover_service_name);
     for (const s of req.streams) {
       for (const e of s.entries) receivedBytes += entryBytes(e);
       receivedLines += s.entries.length;
       let parsed: ParsedLabels;
       try {
-        parsed = this.labelsCache(lim.discover_service_name).get(s.labels);
+        parsed = labelsCache.get(s.labels);
       } catch (e) {
         if (!isEngineError(e)) throw e;
         // Loki refuses the whole request when any label string does not parse: nothing is written.

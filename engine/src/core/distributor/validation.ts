@@ -1,15 +1,8 @@
-import { EngineError } from '../errors.js';
+import { EngineError, type Rejection } from '../errors.js';
 import type { Limits } from '../limits/limits.js';
 import type { LabelPair, PushEntry } from '../model.js';
 import { formatRfc3339 } from '../util/time.js';
 
-/** One refused stream or entry: Loki's message, the discard reason (metric label) and what it weighed. */
-export interface Rejection {
-  error: EngineError;
-  reason: string;
-  lines: number;
-  bytes: number;
-}
 
 const reject = (reason: string, message: string, lines: number, bytes: number): Rejection => ({
   error: new EngineError('bad_request', message),

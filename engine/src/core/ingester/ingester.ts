@@ -1,4 +1,4 @@
-import { EngineError } from '../errors.js';
+import { EngineError, type Rejection } from '../errors.js';
 import type { Limits } from '../limits/limits.js';
 import type { LabelMatcher } from '../logql/syntax/matcher.js';
 import { matchesAll } from '../logql/syntax/matcher.js';
@@ -21,14 +21,6 @@ export interface ValidStream {
   labels: Labels;
   canonical: string;
   entries: PushEntry[];
-}
-
-/** An entry or a whole stream the ingester refused, for the distributor's partial-failure response. */
-export interface IngestFailure {
-  error: EngineError;
-  reason: string;
-  lines: number;
-  bytes: number;
 }
 
 export interface IngesterOptions {
@@ -121,14 +113,14 @@ export class Ingester {
   // ── write path ────────────────────────────────────────────────────────────────────────────────────────────────
 
   /** Appends the streams and resolves when they are durable in the WAL; returns what was refused. */
-  async push(tenant: string, streams: readonly ValidStream[]): Promise<IngestFailure[]> {
+  async push(tenant: string, streams: readonly ValidStream[]): Promise<Rejection[]> {
     if (this.stopped) throw new EngineError('unavailable', 'Ingester is shutting down');
     const { clock, limits } = this.opts;
     const now = clock.now();
     const lim = limits(tenant);
     const inst = this.instance(tenant);
     const records: WalRecord[] = [];
-    const failures: IngestFailure[] = [];
+    const failures: Rejection[] = [];
 
     for (const s of streams) {
       let stream = inst.streams.get(s.canonical);
@@ -458,7 +450,7 @@ function streamFailure(
   reason: string,
   code: 'too_many_requests' | 'rate_limited',
   message: string,
-): IngestFailure {
+): Rejection {
   let bytes = 0;
   for (const e of s.entries) bytes += e.line.length;
   return { error: new EngineError(code, message), reason, lines: s.entries.length, bytes };

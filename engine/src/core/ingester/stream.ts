@@ -3,6 +3,7 @@ import type { ChunkEncoding } from '../chunk/codec.js';
 import type { Direction, Labels } from '../model.js';
 import type { PeriodConfig } from '../storage/schema.js';
 import type { ChunkRef } from '../storage/chunk-key.js';
+import { takeTokens } from '../limits/token-bucket.js';
 
 /** Why a chunk was closed and flushed (the `reason` label of loki_ingester_chunks_flushed_total). */
 export type FlushReason = 'full' | 'max_age' | 'idle' | 'forced' | 'period' | 'synced';
@@ -44,9 +45,9 @@ export class Stream {
   chunks: ChunkDesc[] = [];
   /** Newest timestamp accepted so far (out-of-order window is measured from it). */
   newestTs = -(2n ** 63n);
-  /** Per-stream rate limit state (a token bucket kept as two numbers: no object per stream). */
-  private tokens = -1;
-  private tokensAt = 0;
+  /** Per-stream rate limit state: a token bucket kept as two numbers on the stream (no object per stream). */
+  tokens = -1;
+  tokensAt = 0;
 
   constructor(
     readonly ref: number,
@@ -55,22 +56,9 @@ export class Stream {
     readonly fingerprint: string,
   ) {}
 
-  /**
-   * Takes `bytes` from the stream's rate-limit bucket (`rate` bytes/s, at most `burst` stored; a fresh stream starts
-   * full). False when the push would exceed the limit.
-   */
+  /** Takes `bytes` from the stream's rate-limit bucket; false when the push would exceed the limit. */
   allowBytes(bytes: number, rate: number, burst: number, nowMs: number): boolean {
-    if (this.tokens < 0) {
-      this.tokens = burst;
-      this.tokensAt = nowMs;
-    } else if (nowMs > this.tokensAt) {
-      this.tokens = Math.min(burst, this.tokens + ((nowMs - this.tokensAt) / 1000) * rate);
-      this.tokensAt = nowMs;
-    }
-    this.tokens = Math.min(this.tokens, burst);
-    if (bytes > this.tokens) return false;
-    this.tokens -= bytes;
-    return true;
+    return takeTokens(this, bytes, rate, burst, nowMs);
   }
 
   head(): ChunkDesc | undefined {

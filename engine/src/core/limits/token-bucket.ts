@@ -3,9 +3,35 @@
  * tenant ingestion rate (distributor) and the per-stream rate (ingester). Time is passed in (ms) so tests and
  * callers control the clock; no timers.
  */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
+/**
+ * A bucket's state as two numbers, so a caller with many buckets (one per stream) keeps them on its own objects
+ * instead of allocating one per bucket. `tokens < 0` marks a bucket not used yet (it starts full).
+ */
+export interface BucketState {
+  tokens: number;
+  tokensAt: number;
+}
+
+/** Refills the bucket for the time since it was last used, then takes `n` tokens if they are there. */
+export function takeTokens(b: BucketState, n: number, rate: number, burst: number, now: number): boolean {
+  if (b.tokens < 0) {
+    b.tokens = burst;
+    b.tokensAt = now;
+  } else if (now > b.tokensAt) {
+    b.tokens += ((now - b.tokensAt) / 1000) * rate;
+    b.tokensAt = now;
+  }
+  // Capped after the refill and also when the limits shrank since the last use (no refill from a bigger burst).
+  b.tokens = Math.min(b.tokens, burst);
+  // A request larger than the burst can never pass, as in Loki.
+  if (n > b.tokens) return false;
+  b.tokens -= n;
+  return true;
+}
+
+export class TokenBucket implements BucketState {
+  tokens: number;
+  tokensAt: number;
 
   constructor(
     private rate: number,
@@ -13,31 +39,18 @@ export class TokenBucket {
     now: number,
   ) {
     this.tokens = burst;
-    this.last = now;
+    this.tokensAt = now;
   }
 
   /** Changes the limits in place (runtime overrides reloaded) without refilling the bucket. */
   setLimits(rate: number, burst: number): void {
-    if (rate === this.rate && burst === this.burst) return;
     this.rate = rate;
     this.burst = burst;
     this.tokens = Math.min(this.tokens, burst);
   }
 
-  /** Takes `n` tokens if they are there; a request larger than the burst can never pass, as in Loki. */
   allow(n: number, now: number): boolean {
-    this.refill(now);
-    if (n > this.tokens) return false;
-    this.tokens -= n;
-    return true;
-  }
-
-  private refill(now: number): void {
-    const elapsed = now - this.last;
-    if (elapsed > 0) {
-      this.tokens = Math.min(this.burst, this.tokens + (elapsed / 1000) * this.rate);
-      this.last = now;
-    }
+    return takeTokens(this, n, this.rate, this.burst, now);
   }
 }
 
