@@ -93,7 +93,8 @@ describe('push and read back over HTTP (single binary)', () => {
       {
         stream: { app: 'proto', env: 'prod' },
         values: [
-          [String(ts), 'from protobuf ✓'],
+          // An entry without structured metadata or parsed labels still gets the third element, empty, as in Loki.
+          [String(ts), 'from protobuf ✓', {}],
           [String(ts + 1n), 'with metadata', { structuredMetadata: { trace_id: 'abc123', user: 'u1' } }],
         ],
       },
@@ -134,7 +135,7 @@ describe('push and read back over HTTP (single binary)', () => {
     });
     expect(q.body.data.result[0].values).toEqual([
       [String(ts), 'gz line', { structuredMetadata: { k: 'v' } }],
-      [String(ts + 1n), 'deflate line'],
+      [String(ts + 1n), 'deflate line', {}],
     ]);
   });
 

@@ -13,6 +13,8 @@ limits_config:
   per_stream_rate_limit: 1024MB
   per_stream_rate_limit_burst: 1024MB
   max_concurrent_tail_requests: 3
+querier:
+  multi_tenant_queries_enabled: true
 `;
 
 const TAIL = '/loki/api/v1/tail';
@@ -69,6 +71,60 @@ describe('tail over WebSocket', () => {
     // An upgrade to any other path is refused, and the HTTP API keeps working.
     expect((await refusedUpgrade(e.url, '/loki/api/v1/query_range', { query: '{app="x"}' }, A)).status).toBe(404);
     expect((await fetch(`${e.url}/ready`)).status).toBe(200);
+  });
+
+  it('reads one tenant only: `a|b` is refused before the upgrade even with multi-tenant queries enabled, as in Loki', async () => {
+    // Loki's multi-tenancy documentation: tail (like push) answers 400 when more than one tenant is named.
+    expect(await refusedUpgrade(e.url, TAIL, { query: '{app="x"}' }, { 'X-Scope-OrgID': 'tenant-a|tenant-b' })).toEqual({
+      status: 400,
+      body: 'multiple org IDs present',
+    });
+    const plain = await fetch(`${e.url}${TAIL}?query=${encodeURIComponent('{app="x"}')}`, { headers: { 'X-Scope-OrgID': 'tenant-b|tenant-a' } });
+    expect([plain.status, await plain.text()]).toEqual([400, 'multiple org IDs present']);
+    // Loki's order: no tenant (401) before bad parameters (400) before a bad tenant (400).
+    expect(await refusedUpgrade(e.url, TAIL, { query: '{app=' }, {})).toEqual({ status: 401, body: 'no org id' });
+    expect((await refusedUpgrade(e.url, TAIL, { query: '{app=' }, { 'X-Scope-OrgID': 'a|b' })).body).toMatch(/^parse error at line 1/);
+    // The same tenant twice is that one tenant, and queries keep their multi-tenant form alongside.
+    const c = await tail({ query: '{app="mt"}' }, { 'X-Scope-OrgID': 'tenant-a|tenant-a' });
+    const ts = (nowNs() - 2_000_000_000n).toString();
+    await push(A, [{ stream: { app: 'mt' }, values: [[ts, 'only a']] }]);
+    await push(B, [{ stream: { app: 'mt' }, values: [[ts, 'only b']] }]);
+    await c.waitFor(() => c.values().length === 1);
+    expect(c.values()).toEqual([{ labels: { app: 'mt' }, ts, line: 'only a' }]);
+    const q = await queryRange(e.url, '{app="mt"}', { start: (BigInt(ts) - 1n).toString(), headers: { 'X-Scope-OrgID': 'tenant-a|tenant-b' } });
+    expect(q.body.data.result.map((r: any) => r.stream).sort((x: any, y: any) => (x.__tenant_id__ < y.__tenant_id__ ? -1 : 1))).toEqual([
+      { __tenant_id__: 'tenant-a', app: 'mt' },
+      { __tenant_id__: 'tenant-b', app: 'mt' },
+    ]);
+  });
+
+  it("exports Loki's tail metrics on /metrics: open tails, tailed streams, bytes of the lines sent", async () => {
+    const metric = async (name: string): Promise<number> => {
+      const text = await (await fetch(`${e.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      return Number(line?.split(' ')[1]);
+    };
+    const [active0, streams0, bytes0] = [
+      await metric('loki_querier_tail_active'),
+      await metric('loki_querier_tail_active_streams'),
+      await metric('loki_querier_tail_bytes_total'),
+    ];
+    const c = await tail({ query: '{app="metrics"}' });
+    expect(await metric('loki_querier_tail_active')).toBe(active0 + 1);
+    const ts = nowNs() - 2_000_000_000n;
+    await push(A, [
+      { stream: { app: 'metrics', pod: 'p1' }, values: [[ts.toString(), 'héllo'], [(ts + 1n).toString(), 'world']] },
+      { stream: { app: 'metrics', pod: 'p2' }, values: [[(ts + 2n).toString(), '!']] },
+    ]);
+    await c.waitFor(() => c.values().length === 3);
+    expect(await metric('loki_querier_tail_active_streams')).toBe(streams0 + 2);
+    // UTF-8 bytes of the lines: 'héllo' is 6.
+    expect(await metric('loki_querier_tail_bytes_total')).toBe(bytes0 + 6 + 5 + 1);
+    await c.close();
+    const end = Date.now() + 2000;
+    while ((await metric('loki_querier_tail_active')) !== active0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    expect(await metric('loki_querier_tail_active')).toBe(active0);
+    expect(await metric('loki_querier_tail_active_streams')).toBe(streams0);
   });
 
   it('streams live entries with exact nanosecond timestamps and lines, only for the matching streams of the tenant', async () => {
@@ -244,7 +300,7 @@ describe('tail lifetime', () => {
 
   beforeAll(async () => {
     dir = tempDir();
-    e = await startEngine(withAuth(testConfig(dir, `${LIMITS}querier:\n  tail_max_duration: 300ms\n`)));
+    e = await startEngine(withAuth(testConfig(dir, `${LIMITS}  tail_max_duration: 300ms\n`)));
   });
   afterAll(async () => {
     await e.stop();

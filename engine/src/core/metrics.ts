@@ -88,6 +88,54 @@ export class EngineMetrics {
     registers: [this.registry],
   });
 
+  // Loki's querier tail metrics (pkg/querier/tail): open tails, the streams they have sent entries of, and the bytes
+  // of the lines they sent.
+  readonly tailsActive = new Gauge({
+    name: 'loki_querier_tail_active',
+    help: 'Number of active tailers',
+    registers: [this.registry],
+  });
+  readonly tailedStreamsActive = new Gauge({
+    name: 'loki_querier_tail_active_streams',
+    help: 'Number of active streams being tailed',
+    registers: [this.registry],
+  });
+  readonly tailedBytesTotal = new Counter({
+    name: 'loki_querier_tail_bytes_total',
+    help: 'total bytes tailed',
+    registers: [this.registry],
+  });
+
+  // ── query-scheduler (Loki's names) ──
+  readonly schedulerQueueLength = new Gauge({
+    name: 'loki_query_scheduler_queue_length',
+    help: 'Number of queries in the queue.',
+    labelNames: ['user'] as const,
+    registers: [this.registry],
+  });
+  readonly schedulerDiscarded = new Counter({
+    name: 'loki_query_scheduler_discarded_requests_total',
+    help: 'Total number of query requests discarded.',
+    labelNames: ['user'] as const,
+    registers: [this.registry],
+  });
+  readonly schedulerQueueDuration = new Histogram({
+    name: 'loki_query_scheduler_queue_duration_seconds',
+    help: 'Time spend by requests in queue before getting picked up by a querier.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly schedulerInflight = new Gauge({
+    name: 'loki_query_scheduler_inflight_requests',
+    help: 'Number of inflight requests (either queued or processing) sampled at a regular interval.',
+    registers: [this.registry],
+  });
+  readonly schedulerConnectedQueriers = new Gauge({
+    name: 'loki_query_scheduler_connected_querier_clients',
+    help: 'Number of querier worker clients currently connected to the query-scheduler.',
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -22,8 +22,9 @@ const labelsObject = (labels: Labels): Record<string, string> => Object.fromEntr
 
 /**
  * Builds the `streams` result. Without `categorize-labels` Loki folds structured metadata into the stream labels,
- * so entries with different metadata land in different result streams; with it, each entry carries a third
- * element `{structuredMetadata: {...}}` and streams keep their own labels.
+ * so entries with different metadata land in different result streams; with it, every entry carries a third
+ * element `{structuredMetadata: {…}, parsed: {…}}` (each key only when non-empty, `{}` when neither) and streams keep
+ * their own labels.
  */
 export function streamsResponse(
   streams: readonly LogStream[],
@@ -52,10 +53,11 @@ export function streamsResponse(
       const ts = e.ts.toString();
       const line = e.line.toString('utf8');
       if (categorize) {
+        // Every entry carries the third element, `{}` when it has neither category (Loki's encoder always writes it).
         const extra: Record<string, Record<string, string>> = {};
         if (md) extra.structuredMetadata = labelsObject(sortPairs(md));
         if (parsed) extra.parsed = labelsObject(sortPairs(parsed));
-        group(stream).values.push(md || parsed ? [ts, line, extra] : [ts, line]);
+        group(stream).values.push([ts, line, extra]);
       } else {
         group(md || parsed ? [...stream, ...(md ?? []), ...(parsed ?? [])] : stream).values.push([ts, line]);
       }

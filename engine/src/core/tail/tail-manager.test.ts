@@ -314,6 +314,47 @@ describe('TailManager', () => {
     });
   });
 
+  it("reports Loki's loki_querier_tail_* metrics: open tails, their streams, the bytes of the lines sent", async () => {
+    const { manager } = setup({ bounds: { maxBufferedResponses: 1 } });
+    const metrics = new EngineMetrics();
+    manager.useMetrics(metrics);
+    const value = async (name: string): Promise<number> => (await metrics.registry.getSingleMetric(name)!.get()).values[0]!.value;
+    const f = { categorize: false, legacy: false };
+    const sink = new FakeSink();
+    const t1 = manager.open('t', req('{app="a"} | logfmt | drop k'), sink, f);
+    const t2 = manager.open('u', req('{app="a"}'), new FakeSink(), f);
+    expect(await value('loki_querier_tail_active')).toBe(2);
+    await tick();
+    // Two streams; `drop k` makes every entry's labels a new array, which must still count once per stream.
+    manager.appended('t', streamOf([['app', 'a'], ['pod', 'p1']]), entries([T - 9n, 'k=1 ✓'], [T - 8n, 'k=2']));
+    manager.appended('t', streamOf([['app', 'a'], ['pod', 'p2']]), entries([T - 7n, 'k=3']));
+    await until(() => sink.values().length === 3);
+    expect(await value('loki_querier_tail_active_streams')).toBe(2);
+    // Bytes of the lines as sent (UTF-8): 'k=1 ✓' is 7 bytes.
+    expect(await value('loki_querier_tail_bytes_total')).toBe(7 + 3 + 3);
+    // A dropped entry's stream counts (Loki records the stream before deciding to drop), its bytes do not.
+    await tick();
+    sink.blocked = true;
+    manager.appended('t', streamOf([['app', 'a'], ['pod', 'p2']]), entries([T - 6n, 'k=4']));
+    await until(() => sink.messages.length === 2);
+    manager.appended('t', streamOf([['app', 'a'], ['pod', 'p3']]), entries([T - 5n, 'k=5']));
+    await tick();
+    await tick();
+    expect(sink.messages).toHaveLength(2);
+    expect(await value('loki_querier_tail_active_streams')).toBe(3);
+    expect(await value('loki_querier_tail_bytes_total')).toBe(13 + 3);
+    // Closing a tail takes its streams away.
+    t1.close();
+    expect(await value('loki_querier_tail_active')).toBe(1);
+    expect(await value('loki_querier_tail_active_streams')).toBe(0);
+    t2.close();
+    t2.close();
+    expect(await value('loki_querier_tail_active')).toBe(0);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('# HELP loki_querier_tail_active Number of active tailers');
+    expect(text).toContain('# TYPE loki_querier_tail_bytes_total counter');
+  });
+
   it('stop() closes every tail with 1001', () => {
     const { manager, source } = setup();
     const a = new FakeSink();

@@ -12,6 +12,7 @@ import {
   Tailer,
   type TailBounds,
   type TailFlags,
+  type TailMetrics,
   type TailQuerier,
   type TailSink,
 } from './tailer.js';
@@ -29,6 +30,8 @@ export interface TailManagerOptions {
   logger: Logger;
   /** Per-connection bounds; Loki's values by default. `maxDurationMs` is `querier.tail_max_duration`. */
   bounds?: Partial<TailBounds>;
+  /** Loki's loki_querier_tail_* metrics; see {@link TailManager.useMetrics}. */
+  metrics?: TailMetrics;
 }
 
 /**
@@ -39,9 +42,19 @@ export class TailManager implements AppendListener {
   private readonly byTenant = new Map<string, Set<Tailer>>();
   private total = 0;
   private readonly bounds: TailBounds;
+  private metrics: TailMetrics | undefined;
 
   constructor(private readonly opts: TailManagerOptions) {
     this.bounds = { ...DEFAULT_TAIL_BOUNDS, ...opts.bounds };
+    this.metrics = opts.metrics;
+  }
+
+  /**
+   * Reports tails opened from now on in these metrics. The HTTP layer that serves tails attaches the process's
+   * metrics when it starts (each tail keeps the metrics it was opened with, so a gauge never goes below zero).
+   */
+  useMetrics(metrics: TailMetrics): void {
+    this.metrics = metrics;
   }
 
   /**
@@ -64,6 +77,7 @@ export class TailManager implements AppendListener {
       clock: this.opts.clock,
       logger: this.opts.logger,
       onClose: (t) => this.remove(t),
+      ...(this.metrics !== undefined ? { metrics: this.metrics } : {}),
     });
     let set = this.byTenant.get(tenant);
     if (set === undefined) {

@@ -1,6 +1,6 @@
 import { EngineError } from '../errors.js';
 import { printExpr } from '../logql/syntax/printer.js';
-import { MAX_DELAY_FOR_SECONDS, parseTailRequest } from './tail-request.js';
+import { MAX_DELAY_FOR_SECONDS, parseTailRequest, requireOrgId, resolveTailTenant } from './tail-request.js';
 
 const NOW = 1_700_000_000_000_000_000n;
 const HOUR = 3_600_000_000_000n;
@@ -59,5 +59,34 @@ describe('parseTailRequest', () => {
     expect(fails({ query: 'count_over_time({app="a"}[1m])' }).message).toBe('parse error : only log selector is supported');
     expect(fails({ query: '{app=' }).message).toMatch(/^parse error at line 1, col \d+: /);
     expect(fails({ query: '{app="a"}', start: 'yesterday' }).status).toBe(400);
+  });
+});
+
+describe('the tenant of a tail', () => {
+  const status = (f: () => unknown): [number, string] => {
+    try {
+      f();
+    } catch (e) {
+      return [(e as EngineError).status, (e as Error).message];
+    }
+    throw new Error('expected a failure');
+  };
+
+  it('is one tenant: several are refused as Loki does (tail is not a multi-tenant endpoint), duplicates fold', () => {
+    expect(resolveTailTenant('a', true)).toBe('a');
+    expect(resolveTailTenant('a|a', true)).toBe('a');
+    expect(status(() => resolveTailTenant('a|b', true))).toEqual([400, 'multiple org IDs present']);
+    expect(status(() => resolveTailTenant('b|a|b', true))).toEqual([400, 'multiple org IDs present']);
+    // Each ID is validated before they are counted.
+    expect(status(() => resolveTailTenant('a|b/c', true))).toEqual([400, "tenant ID 'b/c' contains unsupported character '/'"]);
+    // Without auth every request reads `fake`, whatever the header says.
+    expect(resolveTailTenant('a|b', false)).toBe('fake');
+  });
+
+  it('must be named when auth is enabled (401 before anything else)', () => {
+    expect(status(() => requireOrgId(undefined, true))).toEqual([401, 'no org id']);
+    expect(status(() => requireOrgId('', true))).toEqual([401, 'no org id']);
+    expect(() => requireOrgId(undefined, false)).not.toThrow();
+    expect(() => requireOrgId('a|b', true)).not.toThrow();
   });
 });

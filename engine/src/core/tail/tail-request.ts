@@ -1,7 +1,8 @@
-import { badRequest } from '../errors.js';
+import { EngineError, badRequest } from '../errors.js';
 import { parseError } from '../logql/syntax/lexer.js';
 import { parseExpr } from '../logql/syntax/parser.js';
 import type { LogSelectorExpr } from '../logql/syntax/ast.js';
+import { MULTIPLE_ORG_IDS, resolveTenants } from '../querier/multi-tenant.js';
 import { durationNs, param, parseLimit, parseTime, type Params } from '../querier/params.js';
 
 /** Loki refuses a longer `delay_for` (seconds). */
@@ -58,4 +59,22 @@ function parseDelayFor(value: string | undefined): number {
   // Loki stores the value as an unsigned 32-bit integer, so a negative delay wraps around and is too large too.
   if (n < 0 || n > MAX_DELAY_FOR_SECONDS) throw badRequest(`delay_for can't be greater than ${MAX_DELAY_FOR_SECONDS}`);
   return n;
+}
+
+/** Loki's authentication middleware, which runs before the tail handler: with auth a tenant is required (401). */
+export function requireOrgId(header: string | string[] | undefined, authEnabled: boolean): void {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (authEnabled && (value === undefined || value === '')) throw new EngineError('unauthorized', 'no org id');
+}
+
+/**
+ * The one tenant a tail reads. Loki serves tails for a single tenant only (tenant.TenantID): each tenant ID of
+ * `a|b` is validated, duplicates fold into one, and two or more distinct tenants are a 400 "multiple org IDs present"
+ * whether or not multi-tenant queries are enabled (Loki's multi-tenancy documentation lists tail among the endpoints
+ * that refuse several tenants). With auth disabled every tail reads tenant `fake`.
+ */
+export function resolveTailTenant(header: string | string[] | undefined, authEnabled: boolean): string {
+  const tenants = resolveTenants(header, authEnabled, true);
+  if (tenants.length > 1) throw badRequest(MULTIPLE_ORG_IDS);
+  return tenants[0]!;
 }

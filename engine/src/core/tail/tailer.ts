@@ -64,6 +64,26 @@ export const DEFAULT_TAIL_BOUNDS: Readonly<TailBounds> = Object.freeze({
   maxDurationMs: 3_600_000,
 });
 
+/** What the tail metrics need of a gauge and a counter (prom-client's, in the engine). */
+interface GaugeLike {
+  inc(value?: number): void;
+  dec(value?: number): void;
+}
+interface CounterLike {
+  inc(value?: number): void;
+}
+
+/**
+ * Loki's querier tail metrics: `loki_querier_tail_active` (open tails), `loki_querier_tail_active_streams` (per open
+ * tail, the streams it has released entries of; a tail's streams are subtracted when it ends) and
+ * `loki_querier_tail_bytes_total` (bytes of the lines sent to clients).
+ */
+export interface TailMetrics {
+  tailsActive: GaugeLike;
+  tailedStreamsActive: GaugeLike;
+  tailedBytesTotal: CounterLike;
+}
+
 export interface TailerOptions {
   tenant: string;
   request: TailRequest;
@@ -75,6 +95,7 @@ export interface TailerOptions {
   logger: Logger;
   /** Called once when the tailer closes, whoever closed it. */
   onClose: (t: Tailer) => void;
+  metrics?: TailMetrics;
 }
 
 /** A stream's compiled state for this tail; null when the stream does not match the selector. */
@@ -114,6 +135,10 @@ export class Tailer {
   private flushHandle: NodeJS.Immediate | undefined;
   private releaseTimer: NodeJS.Timeout | undefined;
   private maxDurationTimer: NodeJS.Timeout | undefined;
+  /** Streams (labels after the pipeline) this tail has released entries of, for loki_querier_tail_active_streams. */
+  private readonly seenStreams = new Set<string>();
+  /** The last stream recorded: consecutive entries of a stream share their labels array, so most skip the key. */
+  private lastStream: Labels | undefined;
 
   constructor(private readonly opts: TailerOptions) {
     this.tenant = opts.tenant;
@@ -126,6 +151,7 @@ export class Tailer {
 
   /** Starts the max-duration timer and the historic query; live entries are accepted from now on. */
   start(): void {
+    this.opts.metrics?.tailsActive.inc();
     const max = this.opts.bounds.maxDurationMs;
     if (max > 0) {
       this.maxDurationTimer = setTimeout(() => this.close(CLOSE_INTERNAL_ERROR, TAIL_MAX_DURATION_REACHED), max);
@@ -165,6 +191,12 @@ export class Tailer {
     this.pending = [];
     this.pendingBytes = 0;
     this.dropped = [];
+    const metrics = this.opts.metrics;
+    if (metrics !== undefined) {
+      metrics.tailsActive.dec();
+      if (this.seenStreams.size > 0) metrics.tailedStreamsActive.dec(this.seenStreams.size);
+    }
+    this.seenStreams.clear();
     this.opts.onClose(this);
     if (code !== undefined) this.opts.sink.close(code, reason);
   }
@@ -276,7 +308,11 @@ export class Tailer {
     while (n < pending.length && pending[n]!.ts < cutoff) n++;
     const released = n === pending.length ? pending : pending.slice(0, n);
     this.pending = n === pending.length ? [] : pending.slice(n);
-    for (const e of released) this.pendingBytes -= e.line.length;
+    for (const e of released) {
+      this.pendingBytes -= e.line.length;
+      // As Loki does, a stream counts once an entry of it is released, whether it is then sent or dropped.
+      if (e.stream !== this.lastStream) this.recordStream(e.stream);
+    }
 
     let sent = false;
     for (let i = 0; i < released.length; i += maxEntriesPerResponse) {
@@ -302,10 +338,25 @@ export class Tailer {
     }
   }
 
+  private recordStream(labels: Labels): void {
+    this.lastStream = labels;
+    const metrics = this.opts.metrics;
+    if (metrics === undefined) return;
+    const key = labelsString(labels);
+    if (this.seenStreams.has(key)) return;
+    this.seenStreams.add(key);
+    metrics.tailedStreamsActive.inc();
+  }
+
   private send(batch: readonly TailEntry[]): void {
-    const { flags } = this.opts;
+    const { flags, metrics } = this.opts;
     const message = flags.legacy ? legacyTailMessage(batch, this.dropped) : tailMessage(batch, this.dropped, flags.categorize);
     this.dropped = [];
+    if (metrics !== undefined && batch.length > 0) {
+      let bytes = 0;
+      for (const e of batch) bytes += Buffer.byteLength(e.line, 'utf8');
+      metrics.tailedBytesTotal.inc(bytes);
+    }
     this.inFlight++;
     this.inFlightBytes += message.length;
     this.opts.sink.send(message, (err) => {

@@ -1,8 +1,7 @@
 import { Controller, Inject, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../../core/engine.js';
-import { parseTailRequest } from '../../core/tail/tail-request.js';
-import { resolveTenant } from '../../core/tenant/tenant-id.js';
+import { parseTailRequest, requireOrgId, resolveTailTenant } from '../../core/tail/tail-request.js';
 import { GetPost } from '../http/get-post.decorator.js';
 import { requestParams } from '../http/params.js';
 import { ENGINE } from '../tokens.js';
@@ -19,8 +18,10 @@ export class TailController {
   @GetPost('loki/api/v1/tail', 'api/prom/tail')
   async tail(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     this.engine.assertRunning();
-    resolveTenant(req.headers['x-scope-orgid'], this.engine.config.auth_enabled);
+    const orgId = req.headers['x-scope-orgid'];
+    requireOrgId(orgId, this.engine.config.auth_enabled);
     parseTailRequest(await requestParams(req), BigInt(this.engine.clock.now()) * 1_000_000n);
+    resolveTailTenant(orgId, this.engine.config.auth_enabled);
     void reply
       .status(400)
       .header('sec-websocket-version', '13')

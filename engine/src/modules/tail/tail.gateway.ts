@@ -8,10 +8,9 @@ import type { Engine } from '../../core/engine.js';
 import { EngineError } from '../../core/errors.js';
 import type { Params } from '../../core/querier/params.js';
 import { CATEGORIZE_LABELS } from '../../core/querier/response.js';
-import { parseTailRequest } from '../../core/tail/tail-request.js';
+import { parseTailRequest, requireOrgId, resolveTailTenant } from '../../core/tail/tail-request.js';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, type TailFlags, type TailSink, type Tailer } from '../../core/tail/tailer.js';
 import type { TailRequest } from '../../core/tail/tail-request.js';
-import { resolveTenant } from '../../core/tenant/tenant-id.js';
 import type { Logger } from '../../core/util/logger.js';
 import { ENGINE } from '../tokens.js';
 
@@ -52,6 +51,8 @@ export class TailGateway implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
+    // Tails are served here, so their loki_querier_tail_* metrics go to this process's registry.
+    this.engine.tail.useMetrics(this.engine.metrics);
     this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
     this.server.on('upgrade', this.onUpgrade);
   }
@@ -82,9 +83,14 @@ export class TailGateway implements OnModuleInit, OnModuleDestroy {
     let request: TailRequest;
     try {
       this.engine.assertRunning();
-      tenant = resolveTenant(req.headers['x-scope-orgid'], this.engine.config.auth_enabled);
+      const orgId = req.headers['x-scope-orgid'];
+      const auth = this.engine.config.auth_enabled;
+      // Loki's order: its auth middleware refuses a request without a tenant, then the handler reads the parameters,
+      // then the tenant ID itself (one tenant only).
+      requireOrgId(orgId, auth);
       const params = parse(q < 0 ? '' : url.slice(q + 1)) as Params;
       request = parseTailRequest(params, BigInt(this.engine.clock.now()) * 1_000_000n);
+      tenant = resolveTailTenant(orgId, auth);
     } catch (err) {
       if (!(err instanceof EngineError)) this.logger.error('tail: upgrade failed', { err });
       reject(socket, err instanceof EngineError ? err.status : 500, err instanceof Error ? err.message : String(err));

@@ -24,8 +24,13 @@ export function seriesLimitError(limit: number): EngineError {
   );
 }
 
-/** approx_topk is answered from count-min sketches, which Loki only merges for instant queries. */
-export const APPROX_TOPK_INSTANT_ONLY = 'approx_topk error: count min sketches are only supported on instant queries';
+/**
+ * approx_topk is answered from count-min sketches, which Loki only joins for instant queries. Loki fails a range query
+ * with this plain error (no status attached), which reaches the client as a 500 with the text as its body.
+ */
+export const APPROX_TOPK_INSTANT_ONLY = 'count min sketches are only supported on instant queries';
+
+export const approxTopkInstantOnly = (): EngineError => new EngineError('internal', APPROX_TOPK_INSTANT_ONLY);
 
 /** Binary operations between vectors whose matching is ambiguous. */
 export const MANY_TO_MANY = (side: 'left' | 'right'): string =>

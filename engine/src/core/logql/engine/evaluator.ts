@@ -1,9 +1,8 @@
-import { badRequest } from '../../errors.js';
 import type { Labels } from '../../model.js';
 import { Deadline } from '../../querier/deadline.js';
 import type { Grouping, RangeOp, SampleExpr } from '../syntax/ast.js';
 import { LiteralBinaryNode, VectorBinaryNode } from './binary.js';
-import { APPROX_TOPK_INSTANT_ONLY, seriesLimitError } from './errors.js';
+import { approxTopkInstantOnly, seriesLimitError } from './errors.js';
 import { LabelReplaceNode } from './label-replace.js';
 import { EMPTY_METRIC, compareLabels } from './labels.js';
 import { RangeAggregationNode } from './range-aggregation.js';
@@ -136,7 +135,7 @@ function compile(e: SampleExpr, ctx: EvalContext, pushdown?: Grouping): StepNode
 }
 
 /** `vector(x)`: one label-less sample at every step. */
-class ConstantVectorNode implements StepNode {
+export class ConstantVectorNode implements StepNode {
   constructor(private readonly value: number) {}
 
   load(): Promise<void> {
@@ -165,7 +164,7 @@ function sortsByValue(e: SampleExpr): boolean {
 function checkInstantOnly(e: SampleExpr): void {
   switch (e.kind) {
     case 'vector_aggregation':
-      if (e.op === 'approx_topk') throw badRequest(APPROX_TOPK_INSTANT_ONLY);
+      if (e.op === 'approx_topk') throw approxTopkInstantOnly();
       checkInstantOnly(e.inner);
       return;
     case 'binary':

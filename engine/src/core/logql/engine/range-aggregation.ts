@@ -7,7 +7,7 @@ import { parseHumanBytes } from '../../util/go/bytes.js';
 import { parseGoFloat } from '../../util/go/strconv.js';
 import { ERROR, ERROR_DETAILS, LabelsBuilder } from '../log/labels-builder.js';
 import { Pipeline, compileLogSelector, type StreamPipeline } from '../log/pipeline.js';
-import type { Grouping, RangeAggregationExpr, Stage, Unwrap } from '../syntax/ast.js';
+import type { Grouping, LogSelectorExpr, RangeAggregationExpr, RangeOp, Stage, Unwrap } from '../syntax/ast.js';
 import { pipelineError } from './errors.js';
 import { EMPTY_METRIC, MetricTable, dropLabels, getLabel, keepLabels, metricOf, withLabel, type Metric } from './labels.js';
 import { windowFunction, type WindowFn } from './range-functions.js';
@@ -140,7 +140,8 @@ export class RangeAggregationNode implements StepNode {
   private readonly sumGrid: SumGrid | undefined;
 
   async load(): Promise<void> {
-    const { selector, offset, unwrap } = this.expr.range;
+    const { offset, unwrap } = this.expr.range;
+    const selector = withoutUnusedLineFormats(this.expr.op, this.expr.range.selector);
     const compiled = compileLogSelector(selector);
     const through = this.ctx.grid.end - offset + 1n;
     const extractor = new Extractor(this.expr, this.pushdown, this.base, this.unitNs, compiled.pipeline, unwrap, this.sumGrid);
@@ -664,3 +665,18 @@ function metadataKey(md: readonly LabelPair[]): string {
   return k;
 }
 
+
+/** Stages a line_format can feed: Loki keeps a line_format in a metric query only when one of them follows it. */
+const READS_LINE: ReadonlySet<Stage['kind']> = new Set(['line_filter', 'json', 'logfmt', 'regexp', 'pattern', 'unpack']);
+
+/**
+ * Loki's removeLineformat optimisation, applied to every range aggregation but bytes_over_time and bytes_rate (which
+ * measure the line): a line_format that no later parser or line filter reads cannot change the samples, so it is
+ * dropped — its template is then neither validated nor executed (no TemplateFormatErr can fail the query).
+ */
+export function withoutUnusedLineFormats(op: RangeOp, selector: LogSelectorExpr): LogSelectorExpr {
+  if (op === 'bytes_over_time' || op === 'bytes_rate') return selector;
+  const stages = selector.stages;
+  const kept = stages.filter((st, i) => st.kind !== 'line_format' || stages.slice(i + 1).some((later) => READS_LINE.has(later.kind)));
+  return kept.length === stages.length ? selector : { ...selector, stages: kept };
+}

@@ -91,3 +91,100 @@ describe('log pipeline (LogQL docs: log queries)', () => {
     expect(() => run('{app="api"} | line_format "{{.a"', ['x'])).toThrow();
   });
 });
+
+/** The error a query gets while its pipeline is built. */
+function buildError(query: string): string {
+  try {
+    compileLogSelector(parseExpr(query) as LogSelectorExpr);
+  } catch (e) {
+    expect([query, (e as { status?: number }).status]).toEqual([query, 400]);
+    return (e as Error).message;
+  }
+  throw new Error(`expected ${query} to fail`);
+}
+
+describe("log pipeline: Loki's stage semantics (pkg/logql/log)", () => {
+  it('numeric, duration and bytes filters drop an entry without the label; a bad value keeps it with Go’s error', () => {
+    for (const f of ['n > 1', 'n > 1s', 'n > 1KB', 'n != 1', 'n != 1s', 'n != 1KB']) expect(run(`{app="api"} | logfmt | ${f}`, ['x=1'])).toEqual([]);
+    expect(run('{app="api"} | logfmt | n > 1', ['n=abc'])[0]!.labels).toMatchObject({
+      __error__: 'LabelFilterErr',
+      __error_details__: 'strconv.ParseFloat: parsing "abc": invalid syntax',
+    });
+    expect(run('{app="api"} | logfmt | n > 1s', ['n=abc'])[0]!.labels.__error_details__).toBe('time: invalid duration "abc"');
+    expect(run('{app="api"} | logfmt | n > 1KB', ['n="3 parsecs"'])[0]!.labels.__error_details__).toBe('unhandled size name: parsecs');
+    // An earlier error is kept, and does not stop the comparison on a value that converts.
+    expect(run('{app="api"} | json | n > 1', ['{"n":5, bad', '{"n":0, bad']).map((e) => [e.line, e.labels.__error__])).toEqual([['{"n":5, bad', 'JSONParserErr']]);
+    const kept = run('{app="api"} | logfmt | n > 1 | m > 1', ['n=abc m=zzz', 'n=abc m=0', 'n=abc m=2']);
+    expect(kept.map((e) => [e.line, e.labels.__error_details__])).toEqual([
+      ['n=abc m=zzz', 'strconv.ParseFloat: parsing "abc": invalid syntax'],
+      ['n=abc m=2', 'strconv.ParseFloat: parsing "abc": invalid syntax'],
+    ]);
+  });
+
+  it('durations compare as exact nanoseconds', () => {
+    expect(run('{app="api"} | logfmt | d > 9007199254740992ns', ['d=9007199254740993ns', 'd=9007199254740992ns']).map((e) => e.line)).toEqual([
+      'd=9007199254740993ns',
+    ]);
+  });
+
+  it('ip() searches text as Loki does: whole runs of address characters only', () => {
+    const lines = ['a 10.0.0.1. b', 'a 10.0.0.1.5 b', 'to 10.0.0.1:8080', '(10.0.0.1)', 'x01.0.0.1', '010.0.0.1'];
+    expect(run('{app="api"} |= ip("10.0.0.1")', lines).map((e) => e.line)).toEqual(['to 10.0.0.1:8080', '(10.0.0.1)']);
+    // Loki only looks for an IPv6 address where five bytes remain: `::1` at the very end is not found.
+    expect(run('{app="api"} |= ip("::1")', ['lo ::1 up', '::1', 'x ::1']).map((e) => e.line)).toEqual(['lo ::1 up']);
+    expect(run('{app="api"} |= ip("::ffff:0:0/96")', ['m ::ffff:10.0.0.1 x', 'v4 10.0.0.1 x']).map((e) => e.line)).toEqual(['m ::ffff:10.0.0.1 x']);
+    // As a label filter: a missing label drops the entry (for != too); an earlier error keeps it.
+    expect(run('{app="api"} | logfmt | a != ip("10.0.0.0/8")', ['b=1', 'a=192.168.0.1', 'a=10.1.1.1']).map((e) => e.line)).toEqual(['a=192.168.0.1']);
+    expect(run('{app="api"} | json | a = ip("10.0.0.0/8")', ['not json'])[0]!.labels.__error__).toBe('JSONParserErr');
+    expect(run('{app="api"} | logfmt | a = ip("10.0.0.0/8")', ['a="from 10.2.3.4, ok"'])).toHaveLength(1);
+  });
+
+  it("keep never drops __error__ or __error_details__", () => {
+    expect(run('{app="api"} | json | keep app', ['nope'])[0]!.labels).toEqual({
+      __error__: 'JSONParserErr',
+      __error_details__: "Value looks like object, but can't find closing '}' symbol",
+      app: 'api',
+    });
+  });
+
+  it('label_format applies renames in order, and every template reads the labels as the first template saw them', () => {
+    const one = (q: string) => run(`{app="api"} | logfmt | ${q}`, ['a=1 b=2'])[0]!.labels;
+    expect(one('label_format x=a, y="{{.x}}"')).toMatchObject({ x: '1', y: '1' });
+    expect(one('label_format y="{{.x}}", x=a')).toMatchObject({ x: '1', y: '' });
+    expect(one('label_format x="{{.a}}0", y="{{.x}}"')).toMatchObject({ x: '10', y: '' });
+    expect(one('label_format x="{{.a}}0", b=a, y="{{.b}}"')).toMatchObject({ x: '10', b: '1', y: '2' });
+    // `a=a` moves a onto itself, then deletes the source: the label is gone, as in Loki.
+    expect(one('label_format a=a').a).toBeUndefined();
+    // A missing source leaves the destination alone.
+    expect(one('label_format b=zzz').b).toBe('2');
+  });
+
+  it("a stage that cannot be built fails with Loki's stage error", () => {
+    expect(buildError('{app="a"} | label_format x="a", x="b"')).toBe(
+      `parse error : stage '| label_format x="a",x="b"' : multiple label name 'x' not allowed in a single format operation`,
+    );
+    expect(buildError('{app="a"} | label_format __error__="a"')).toBe(`parse error : stage '| label_format __error__="a"' : __error__ cannot be formatted`);
+    expect(buildError('{app="a"} | label_format x="{{ .pod"')).toBe(
+      `parse error : stage '| label_format x="{{ .pod"' : invalid template for label 'x': template: label:1: unclosed action`,
+    );
+    expect(buildError('{app="a"} | line_format "{{ nofunc .pod }}"')).toBe(
+      `parse error : stage '| line_format "{{ nofunc .pod }}"' : invalid line template: template: line:1: function "nofunc" not defined`,
+    );
+    expect(buildError('{app="a"} | json foo="a..b"')).toBe(
+      `parse error : stage '| json foo="a..b"' : cannot parse expression [a..b]: syntax error: unexpected DOT, expecting FIELD`,
+    );
+    expect(buildError('{app="a"} |= ip("foo")')).toBe(`parse error : stage '|= ip("foo")' : ip: invalid pattern: "foo"`);
+    expect(buildError('{app="a"} |~ ip("1.2.3.4")')).toBe(`parse error : stage '|~ ip("1.2.3.4")' : ip: invalid operation`);
+    expect(buildError('{app="a"} | x = ip("10.0.0.5-10.0.0.1")')).toBe(`parse error : stage '| x=ip("10.0.0.5-10.0.0.1")' : ip: invalid pattern: "10.0.0.5-10.0.0.1"`);
+  });
+
+  it("decolorize removes what Loki's ANSI expression matches, byte for byte", () => {
+    const out = (line: string) => run('{app="api"} | decolorize', [line])[0]!.line;
+    expect(out('\u001b]0;title\u0007text')).toBe('text');
+    // `S` is no final byte of Loki's expression: the match ends one character earlier.
+    expect(out('a\u001b[1;2Sb')).toBe('aSb');
+    expect(out('a\u009b31mb')).toBe('ab');
+    expect(out('\u001b7saved\u001b8')).toBe('saved');
+    expect(out('plain ✓ text')).toBe('plain ✓ text');
+  });
+});

@@ -10,7 +10,9 @@ import {
   RegexpParser,
   UnpackParser,
 } from '../parsers/index.js';
-import type { CmpOp, LabelFilter, LineFilterStage, LogSelectorExpr, Stage } from '../syntax/ast.js';
+import type { CmpOp, LabelFilter, LabelFormat, LineFilterStage, LogSelectorExpr, Stage } from '../syntax/ast.js';
+import { parseError } from '../syntax/lexer.js';
+import { printStage } from '../syntax/printer.js';
 import type { LabelMatcher } from '../syntax/matcher.js';
 import {
   TEMPLATE_FORMAT_ERR,
@@ -18,9 +20,11 @@ import {
   labelFormatTemplate,
   lineFormatTemplate,
   type Template,
+  type TemplateData,
 } from '../template/index.js';
 import { parseHumanBytes } from '../../util/go/bytes.js';
 import { parseGoDuration } from '../../util/go/duration.js';
+import { GoSyntaxError } from '../../util/go/errors.js';
 import { parseGoFloat } from '../../util/go/strconv.js';
 import { IpMatcher } from './ip.js';
 import { ERROR, ERROR_DETAILS, LabelsBuilder } from './labels-builder.js';
@@ -63,7 +67,7 @@ export class Pipeline {
   private readonly stages: StageFn[];
 
   constructor(stages: readonly Stage[]) {
-    this.stages = stages.map(compileStage);
+    this.stages = stages.map(compileCheckedStage);
   }
 
   forStream(labels: Labels): StreamPipeline {
@@ -99,6 +103,24 @@ const EMPTY = Buffer.alloc(0);
 
 // ── stages ─────────────────────────────────────────────────────────────────────────────────────────────────────
 
+/**
+ * A stage that cannot be built (a bad template, JSON or logfmt expression, ip() pattern, or label_format) fails the
+ * query as Loki's NewStageError does: `parse error : stage '<the stage's canonical text>' : <reason>`, a 400.
+ */
+function compileCheckedStage(s: Stage): StageFn {
+  try {
+    return compileStage(s);
+  } catch (err) {
+    // Parsers, templates and matchers report a bad argument with a plain Error; programming errors stay 500s.
+    const internal = !(err instanceof Error) || err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
+    if (internal || (err instanceof EngineError && err.code !== 'bad_request')) throw err;
+    throw parseError(0, 0, `stage '${printStage(s)}' : ${(err as Error).message}`);
+  }
+}
+
+/** Why a stage cannot be built (wrapped into Loki's stage error). */
+class StageBuildError extends Error {}
+
 function compileStage(s: Stage): StageFn {
   switch (s.kind) {
     case 'line_filter': {
@@ -107,7 +129,7 @@ function compileStage(s: Stage): StageFn {
     }
     case 'json': {
       if (s.params.length > 0) {
-        const p = build(() => new JsonExpressionParser(extractions(s.params)));
+        const p = new JsonExpressionParser(extractions(s.params));
         return (e) => (p.process(e.line, e.labels), true);
       }
       const p = new JsonParser();
@@ -116,16 +138,16 @@ function compileStage(s: Stage): StageFn {
     case 'logfmt': {
       const p =
         s.params.length > 0
-          ? build(() => new LogfmtExpressionParser(extractions(s.params), { strict: s.strict, keepEmpty: s.keepEmpty }))
+          ? new LogfmtExpressionParser(extractions(s.params), { strict: s.strict, keepEmpty: s.keepEmpty })
           : new LogfmtParser({ strict: s.strict, keepEmpty: s.keepEmpty });
       return (e) => (p.process(e.line, e.labels), true);
     }
     case 'regexp': {
-      const p = build(() => new RegexpParser(s.pattern));
+      const p = new RegexpParser(s.pattern);
       return (e) => (p.process(e.line, e.labels), true);
     }
     case 'pattern': {
-      const p = build(() => new PatternParser(s.pattern));
+      const p = new PatternParser(s.pattern);
       return (e) => (p.process(e.line, e.labels), true);
     }
     case 'unpack': {
@@ -141,27 +163,15 @@ function compileStage(s: Stage): StageFn {
       return (e) => f(e.labels);
     }
     case 'line_format': {
-      const t = build(() => lineFormatTemplate(s.template));
+      const t = asStageError(() => lineFormatTemplate(s.template));
       return (e) => {
         const out = runTemplate(t, e);
         if (out !== undefined) e.line = Buffer.from(out, 'utf8');
         return true;
       };
     }
-    case 'label_format': {
-      const formats = s.formats.map((f) =>
-        f.kind === 'rename' ? { dst: f.dst, src: f.src, t: undefined } : { dst: f.dst, src: undefined, t: build(() => labelFormatTemplate(f.dst, f.template)) },
-      );
-      return (e) => {
-        // Every format sees the labels as they were before this stage (Loki applies them together).
-        const values: Array<[string, string | undefined]> = formats.map((f) =>
-          f.t === undefined ? [f.dst, e.labels.get(f.src!)] : [f.dst, runTemplate(f.t, e)],
-        );
-        for (const f of formats) if (f.src !== undefined && f.src !== f.dst) e.labels.delete(f.src);
-        for (const [dst, v] of values) if (v !== undefined) e.labels.set(dst, v);
-        return true;
-      };
-    }
+    case 'label_format':
+      return compileLabelFormat(s.formats);
     case 'drop': {
       const items = s.labels;
       return (e) => {
@@ -175,7 +185,8 @@ function compileStage(s: Stage): StageFn {
     case 'keep': {
       const items = s.labels;
       return (e) => {
-        const kept = new Set<string>();
+        // Loki's keep never drops the error labels the pipeline added.
+        const kept = new Set<string>([ERROR, ERROR_DETAILS]);
         for (const { name, matcher } of items) {
           const v = e.labels.get(name);
           if (v !== undefined && (matcher === undefined || matcher.matches(v))) kept.add(name);
@@ -186,7 +197,7 @@ function compileStage(s: Stage): StageFn {
     }
     case 'decolorize':
       return (e) => {
-        if (e.line.includes(0x1b)) e.line = Buffer.from(e.line.toString('utf8').replace(ANSI, ''), 'utf8');
+        if (e.line.includes(0x1b) || e.line.includes(C1_CSI)) e.line = Buffer.from(e.line.toString('latin1').replace(ANSI, ''), 'latin1');
         return true;
       };
   }
@@ -195,13 +206,17 @@ function compileStage(s: Stage): StageFn {
 const extractions = (params: readonly { label: string; expression: string }[]) =>
   params.map((p) => ({ name: p.label, expr: p.expression }));
 
-// ANSI escape sequences (CSI … final byte) as terminals and colouring libraries emit them.
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
+// Loki's ANSI expression (from acarl005/stripansi), matched on the line's bytes: ESC, or the two-byte UTF-8 form of
+// U+009B (C1 CSI); then the intermediate and parameter characters and a final byte, or an OSC-like run ended by BEL.
+// Decoding as latin1 keeps every byte (invalid UTF-8 included) as one character, as Go's byte-wise matching does.
+const C1_CSI = Buffer.from('\u009b', 'utf8');
+const ANSI =
+  // eslint-disable-next-line no-control-regex
+  /(?:\x1b|\xc2\x9b)[[\]()#;?]*(?:(?:(?:[a-zA-Z\d]*(?:;[a-zA-Z\d]*)*)?\x07)|(?:(?:\d{1,4}(?:;\d{0,4})*)?[\dA-PRZcf-ntqry=><~]))/g;
 
-function runTemplate(t: Template, e: Entry): string | undefined {
+function runTemplate(t: Template, e: Entry, data: TemplateData = e.labels): string | undefined {
   try {
-    return t.execute(e.labels, e.line, e.ts);
+    return t.execute(data, e.line, e.ts);
   } catch (err) {
     if (!(err instanceof TemplateExecError)) throw err;
     e.labels.setError(TEMPLATE_FORMAT_ERR, err.message);
@@ -209,14 +224,57 @@ function runTemplate(t: Template, e: Entry): string | undefined {
   }
 }
 
-/** Builds a stage object; a bad pattern, regex or template is the query's 400, not a 500. */
-function build<T>(make: () => T): T {
+/** Template parse errors become stage errors (any other failure stays what it is). */
+function asStageError<T>(make: () => T): T {
   try {
     return make();
   } catch (err) {
-    if (err instanceof EngineError) throw err;
-    throw new EngineError('bad_request', (err as Error).message);
+    if (err instanceof Error && !(err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError)) {
+      throw new StageBuildError(err.message);
+    }
+    throw err;
   }
+}
+
+/**
+ * `| label_format`, as Loki's LabelsFormatter: a label name at most once and never `__error__` (checked before the
+ * templates are parsed); formats apply in order — a rename moves the label at once (`a=a` removes it, as in Loki),
+ * and every template reads the labels as they were when the stage's first template ran.
+ */
+function compileLabelFormat(formats: readonly LabelFormat[]): StageFn {
+  const seen = new Set<string>();
+  for (const f of formats) {
+    if (f.dst === ERROR) throw new StageBuildError(`${ERROR} cannot be formatted`);
+    if (seen.has(f.dst)) throw new StageBuildError(`multiple label name '${f.dst}' not allowed in a single format operation`);
+    seen.add(f.dst);
+  }
+  const compiled = formats.map((f) =>
+    f.kind === 'rename' ? { dst: f.dst, src: f.src, t: undefined } : { dst: f.dst, src: undefined, t: asStageError(() => labelFormatTemplate(f.dst, f.template)) },
+  );
+  const templates = compiled.filter((f) => f.t !== undefined).length;
+  return (e) => {
+    // One template reads the live labels; with several, later ones must not see what earlier ones set.
+    let data: TemplateData | undefined = templates > 1 ? undefined : e.labels;
+    for (const f of compiled) {
+      if (f.t === undefined) {
+        const v = e.labels.get(f.src!);
+        if (v !== undefined) {
+          e.labels.set(f.dst, v);
+          e.labels.delete(f.src!);
+        }
+        continue;
+      }
+      data ??= snapshot(e.labels);
+      const out = runTemplate(f.t, e, data);
+      if (out !== undefined) e.labels.set(f.dst, out);
+    }
+    return true;
+  };
+}
+
+function snapshot(labels: LabelsBuilder): TemplateData {
+  const m = new Map<string, string>(labels.all());
+  return { get: (name) => m.get(name), entries: () => m.entries() };
 }
 
 export function compileLineFilterStage(s: LineFilterStage): LinePredicate {
@@ -224,11 +282,13 @@ export function compileLineFilterStage(s: LineFilterStage): LinePredicate {
   const negative = s.op === '!=' || s.op === '!~' || s.op === '!>';
   const tests: LinePredicate[] = s.values.map((v) => {
     if (v.ip) {
-      const m = build(() => new IpMatcher(v.value));
-      return (line) => m.matchesLine(line.toString('utf8'));
+      // Loki's ip() line filter exists for |= and != only.
+      if (s.op !== '|=' && s.op !== '!=') throw new GoSyntaxError('ip: invalid operation');
+      const m = new IpMatcher(v.value);
+      return (line) => m.matchesLine(line);
     }
     if (s.op === '|>' || s.op === '!>') {
-      const m = build(() => PatternMatcher.compileLineFilter(v.value));
+      const m = asStageError(() => PatternMatcher.compileLineFilter(v.value));
       return (line) => m.test(line);
     }
     return compileLineFilters([{ kind: 'line_filter', op: s.op === '!=' ? '|=' : s.op === '!~' ? '|~' : s.op, values: [v] }])!;
@@ -260,51 +320,61 @@ function compileLabelFilter(f: LabelFilter): LabelPredicate {
       return (b) => m.matches(b.get(m.name) ?? '');
     }
     case 'ip': {
-      const m = build(() => new IpMatcher(f.pattern));
+      const m = new IpMatcher(f.pattern);
       return (b) => {
-        const hit = m.matches(b.get(f.name) ?? '');
+        // Loki: with an error already set only string filters may drop the entry; a missing label drops it.
+        if (b.hasError()) return true;
+        const v = b.get(f.name);
+        if (v === undefined) return false;
+        const hit = m.matchesText(v);
         return f.op === '==' ? hit : !hit;
       };
     }
-    case 'number':
-      return numericFilter(f.name, f.op, f.value, (s) => {
-        const v = parseGoFloat(s);
-        return typeof v === 'number' ? v : undefined;
-      });
-    case 'duration': {
-      const want = Number(f.value) / 1e9;
-      return numericFilter(f.name, f.op, want, (s) => {
-        const d = parseGoDuration(s);
-        return typeof d === 'bigint' ? Number(d) / 1e9 : undefined;
-      });
+    case 'number': {
+      const cmp = COMPARE[f.op];
+      return convertingFilter<number>(f.name, parseGoFloat, (v) => cmp(v, f.value));
     }
-    case 'bytes':
-      return numericFilter(f.name, f.op, f.value, (s) => {
-        const v = parseHumanBytes(s);
-        return typeof v === 'number' ? v : undefined;
-      });
+    case 'duration': {
+      // Go compares time.Duration values: exact integer nanoseconds.
+      const cmp = COMPARE_BIG[f.op];
+      return convertingFilter<bigint>(f.name, parseGoDuration, (v) => cmp(v, f.value));
+    }
+    case 'bytes': {
+      const cmp = COMPARE[f.op];
+      return convertingFilter<number>(f.name, parseHumanBytes, (v) => cmp(v, f.value));
+    }
   }
 }
 
 /**
- * A comparison on a label converted to a number. A value that does not convert keeps the entry and marks it with
- * `__error__=LabelFilterErr`, as Loki does (metric queries then refuse it unless the query filters errors out).
+ * A comparison on a label converted to a number, duration or byte size, as Loki's numeric label filters do: a
+ * missing label drops the entry; a value that does not convert keeps it and marks it `__error__=LabelFilterErr`
+ * with Go's conversion error as `__error_details__` (unless an earlier stage already set an error); otherwise the
+ * comparison decides, whatever error an earlier stage set.
  */
-function numericFilter(name: string, op: CmpOp, want: number, convert: (s: string) => number | undefined): LabelPredicate {
-  const cmp = COMPARE[op];
+function convertingFilter<T>(name: string, convert: (s: string) => T | GoSyntaxError, test: (v: T) => boolean): LabelPredicate {
   return (b) => {
-    if (b.hasError()) return true;
     const raw = b.get(name);
-    const v = raw === undefined ? undefined : convert(raw);
-    if (v === undefined) {
-      b.setError(LABEL_FILTER_ERR, `cannot convert ${JSON.stringify(raw ?? '')} of label ${name}`);
+    if (raw === undefined) return false;
+    const v = convert(raw);
+    if (v instanceof GoSyntaxError) {
+      if (!b.hasError()) b.setError(LABEL_FILTER_ERR, v.message);
       return true;
     }
-    return cmp(v, want);
+    return test(v);
   };
 }
 
 const COMPARE: Record<CmpOp, (a: number, b: number) => boolean> = {
+  '==': (a, b) => a === b,
+  '!=': (a, b) => a !== b,
+  '>': (a, b) => a > b,
+  '>=': (a, b) => a >= b,
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+};
+
+const COMPARE_BIG: Record<CmpOp, (a: bigint, b: bigint) => boolean> = {
   '==': (a, b) => a === b,
   '!=': (a, b) => a !== b,
   '>': (a, b) => a > b,

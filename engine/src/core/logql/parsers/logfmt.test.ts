@@ -1,4 +1,5 @@
 import { logfmt } from './index.js';
+import { LogfmtExpressionParser, parseLogfmtExpression } from './logfmt.js';
 
 const asObj = (r: { labels: [string, string][] }): Record<string, string> => Object.fromEntries(r.labels);
 const docLine = 'at=info method=GET path=/ host=grafana.net fwd="124.133.124.161" service=8ms status=200';
@@ -117,5 +118,33 @@ describe('logfmt with parameters — docs "Parser expression / logfmt" with para
     const r = logfmt('host=h =x', { strict: true }, [{ name: 'host', expr: 'host' }]);
     expect(r.error).toBe('LogfmtParserErr');
     expect(asObj(r)).toEqual({ host: 'h' });
+  });
+});
+
+describe('logfmt parameter expressions (Loki’s logfmt expression grammar)', () => {
+  const error = (expr: string): string => {
+    try {
+      new LogfmtExpressionParser([{ name: 'foo', expr }]);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error(`expected ${expr} to be refused`);
+  };
+
+  it("refuses what Loki refuses, with Loki's messages", () => {
+    expect(error('bar[')).toBe('cannot parse expression [bar[]: unexpected char [');
+    expect(error('a.b')).toBe('cannot parse expression [a.b]: unexpected char .');
+    expect(error('')).toBe('cannot parse expression []: syntax error: unexpected $end, expecting STRING or KEY');
+    expect(error('a b')).toBe('cannot parse expression [a b]: syntax error: unexpected KEY');
+    expect(error('[a')).toBe('cannot parse expression [[a]: syntax error: unexpected $end, expecting STRING or KEY');
+    expect(error('"x" k')).toBe('cannot parse expression ["x" k]: syntax error: unexpected KEY');
+  });
+
+  it('reads a key, or quoted strings, as the key to extract', () => {
+    expect(parseLogfmtExpression(' host ')).toEqual(['host']);
+    expect(parseLogfmtExpression('"a b"')).toEqual(['a b']);
+    expect(parseLogfmtExpression('k "x" "y')).toEqual(['k', 'x', 'y']);
+    expect(asObj(logfmt('"a b"=1 c=2', {}, [{ name: 'ab', expr: '"a b"' }]))).toEqual({ ab: '' });
+    expect(asObj(logfmt('x=1 c=2', {}, [{ name: 'c', expr: '"c"' }]))).toEqual({ c: '2' });
   });
 });

@@ -343,17 +343,61 @@ export class LogfmtParser {
   }
 }
 
-/** Validates `| logfmt` parameters (Loki's messages). The expression of a parameter is a logfmt key. */
+/** Validates `| logfmt` parameters (Loki's messages) and gives, per label, the logfmt key it extracts. */
 function compileLogfmtExpressions(params: readonly LabelExtraction[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const { name, expr } of params) {
-    if (expr.length === 0 || /[\s"=]/.test(expr)) {
-      throw new Error(`cannot parse expression [${expr}]: syntax error: unexpected ${expr.length === 0 ? '$end' : 'char'}`);
-    }
+    const path = parseLogfmtExpression(expr);
+    if (typeof path === 'string') throw new Error(`cannot parse expression [${expr}]: ${path}`);
     if (!isValidLabelName(name)) throw new Error(`invalid extracted label name '${name}'`);
-    out.set(name, expr);
+    // Loki looks the key up as fmt.Sprintf("%v", path...): the first element, any others appended as EXTRA.
+    const extra = path.slice(1).map((p) => `string=${p}`);
+    out.set(name, extra.length === 0 ? path[0]! : `${path[0]}%!(EXTRA ${extra.join(', ')})`);
   }
   return out;
+}
+
+/**
+ * Loki's logfmt expression grammar (pkg/logql/log/logfmt): a KEY ([A-Za-z_][A-Za-z0-9_]*), then any number of
+ * "strings" (a string runs to `"`, `]` or the end), or strings alone; spaces, tabs and newlines separate tokens.
+ * Returns the tokens' values, or the error text Loki reports: a bad character ends the input with
+ * `unexpected char X` unless the tokens read so far cannot stand alone, which is the parser's syntax error.
+ */
+export function parseLogfmtExpression(expr: string): string[] | string {
+  const chars = [...expr];
+  let i = 0;
+  let lexError: string | undefined;
+  const next = (): { kind: 'KEY' | 'STRING'; value: string } | undefined => {
+    for (;;) {
+      const c = chars[i];
+      if (c === undefined || c === '\0') return undefined;
+      i++;
+      if (c === ' ' || c === '\t' || c === '\n') continue;
+      if (/[A-Za-z_]/.test(c)) {
+        let v = c;
+        while (i < chars.length && /[A-Za-z0-9_]/.test(chars[i]!)) v += chars[i++];
+        return { kind: 'KEY', value: v };
+      }
+      if (c === '"') {
+        let v = '';
+        while (i < chars.length && chars[i] !== '\0') {
+          const d = chars[i++]!;
+          if (d === '"' || d === ']') break;
+          v += d;
+        }
+        return { kind: 'STRING', value: v };
+      }
+      lexError = `unexpected char ${c}`;
+      return undefined;
+    }
+  };
+  const values: string[] = [];
+  for (let t = next(); t !== undefined; t = next()) {
+    if (t.kind === 'KEY' && values.length > 0) return 'syntax error: unexpected KEY';
+    values.push(t.value);
+  }
+  if (values.length === 0) return 'syntax error: unexpected $end, expecting STRING or KEY';
+  return lexError ?? values;
 }
 
 /**

@@ -215,6 +215,9 @@ describe('docs "Template functions": logical functions', () => {
     expect(run('{{ if eq "hello" "hello" }} yes {{end}}')).toBe(' yes ');
     expect(run('{{ if hasPrefix "he" "hello" }} yes {{end}}')).toBe(' yes ');
     expect(run('{{ if .foo | hasSuffix "Ip" }}yes{{end}}-{{ if .foo | hasSuffix "pw"}}no{{end}}', { foo: 'BLIp' })).toBe('yes-');
+    // The docs' `hasSuffix .err "Timeout"` passes the label as the suffix: it asks whether "Timeout" ends with it.
+    expect(run('{{ if hasSuffix .err "Timeout" }} timeout {{end}}', { err: 'out' })).toBe(' timeout ');
+    expect(run('{{ if hasSuffix .err "Timeout" }} timeout {{end}}', { err: 'ErrTimeout' })).toBe('');
   });
 });
 
