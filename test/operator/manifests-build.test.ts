@@ -389,6 +389,7 @@ describe('renderConfig', () => {
       'common',
       'querier',
       'frontend',
+      'frontend_worker',
       'query_range',
       'ingester',
       'storage_config',

@@ -1,7 +1,7 @@
 // The operator renders the engine's config; the engine's own parsers are the judge. Every size's config.yaml and the
 // runtime overrides must load in the engine unchanged (with -config.expand-env and the pod's environment), and the
 // operator's selector check must agree with the engine's LogQL parser.
-import { ConfigError, loadConfig } from '../../engine/src/core/config/config.js';
+import { loadConfig } from '../../engine/src/core/config/config.js';
 import { parseRuntimeConfig } from '../../engine/src/core/config/runtime-config.js';
 import { parseMatchers } from '../../engine/src/core/logql/syntax/parser.js';
 import { LOKISTACK_SIZES, type LokiStackSize } from '../../operator/src/api/v1/index.js';
@@ -20,21 +20,6 @@ const POD_ENV = {
 /** Loads like the engine's CLI: -config.expand-env=true with the pod's environment. */
 function load(text: string, target: string) {
   return loadConfig({ text, fileName: 'config.yaml', flags: { expandEnv: true, target }, env: POD_ENV, now: NOW.getTime() });
-}
-
-/**
- * Distributed sizes name the ring store the engine does not implement yet (DISTRIBUTED_RING_STORE). Until it does,
- * that must be the config's only problem.
- */
-function loadDistributed(text: string, target: string) {
-  try {
-    return load(text, target);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    expect(e.issues.map((i) => i.path)).toEqual(['common.ring.kvstore.store']);
-    expect(e.message).toContain(DISTRIBUTED_RING_STORE);
-    return load(text.replace(`store: ${DISTRIBUTED_RING_STORE}`, 'store: etcd'), target);
-  }
 }
 
 const retention = { days: 30, streams: [{ selector: '{namespace="audit"}', days: 365, priority: 2 }] };
@@ -56,7 +41,13 @@ describe('rendered config.yaml in the engine', () => {
         ],
       },
     });
-    const cfg = loadDistributed(renderConfig(stack, s3Facts(), { now: NOW }), 'ingester');
+    const cfg = load(renderConfig(stack, s3Facts(), { now: NOW }), 'ingester');
+    // Pods find each other through Leases in the stack's namespace; queriers pull work and look up the index remotely.
+    expect(cfg.ingester.lifecycler.ring.kvstore.store).toBe(DISTRIBUTED_RING_STORE);
+    expect(DISTRIBUTED_RING_STORE).toBe('kubernetes');
+    expect(cfg.frontend_worker.scheduler_address).toBe('logs-query-scheduler-headless.observability.svc:3100');
+    expect(cfg.frontend.scheduler_address).toBe(cfg.frontend_worker.scheduler_address);
+    expect(cfg.storage_config.tsdb_shipper.index_gateway_client.server_address).toBe('logs-index-gateway.observability.svc:3100');
 
     expect(cfg.auth_enabled).toBe(true);
     expect(cfg.schema_config.configs.map((p) => [p.from, p.schema, p.store, p.object_store])).toEqual([

@@ -101,7 +101,15 @@ export class EngineProcess {
       env: { ...process.env, ...this.env },
     });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    await waitFor(async () => (await fetch(`${this.url}/ready`).catch(() => undefined))?.status === 200, 30_000, () => this.stderr);
+    const child = this.child;
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`engine exited with ${child.exitCode}: ${this.stderr}`);
+        return (await fetch(`${this.url}/ready`).catch(() => undefined))?.status === 200;
+      },
+      30_000,
+      () => this.stderr,
+    );
   }
 
   kill(signal: NodeJS.Signals): Promise<number | null> {

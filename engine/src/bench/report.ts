@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { CodecResult } from './chunk.bench.js';
+import { renderCompaction, type CompactionBenchResult } from './compaction.bench.js';
 import type { IngestResult } from './ingest.bench.js';
 import type { LatencyResult } from './latency.bench.js';
 import { formatFacts, type MachineFacts } from './machine.js';
@@ -64,6 +65,7 @@ export interface BenchResults {
   query?: QueryBenchResult;
   /** The same queries in a process with extra V8 flags (see run.ts). */
   queryWithFlag?: QueryBenchResult;
+  compaction?: CompactionBenchResult;
   totalSeconds: number;
 }
 
@@ -156,6 +158,7 @@ export function renderSection(r: BenchResults): string {
   }
 
   if (r.query) renderQuery(r.query, out, r.queryWithFlag);
+  if (r.compaction) out.push(...renderCompaction(r.compaction));
 
   out.push(`Whole run: ${f0(r.totalSeconds)} s.`, '');
   return out.join('\n');
@@ -220,7 +223,7 @@ const PREAMBLE = `# Benchmarks
 
 \`npm run bench\` builds the engine and runs every benchmark in \`engine/src/bench/\` (about 2 minutes on the
 2-core CI machine kind). It prints machine facts and the results, and rewrites the generated section below.
-Options (after \`npm run bench --\`): \`--only=ingest,latency,memory,chunk,query\`, \`--seconds=N\` (ingest time bound),
+Options (after \`npm run bench --\`): \`--only=ingest,latency,memory,chunk,query,compaction\`, \`--seconds=N\` (ingest time bound),
 \`--query-mb=N\` (MB of lines for the query benchmark, default 1000),
 \`--profile\` (V8 CPU profiles of the engine's main thread during protobuf and JSON ingest, taken through the
 inspector for the measured window only; summaries printed, \`.cpuprofile\` files saved under \`.tmp/bench/\`),
@@ -248,6 +251,9 @@ What is measured:
   filesystem store after a flush: a no-match line filter, a regexp filter, count_over_time without a filter, a
   \`| json\` metric query, a topk over bytes_over_time; MB of lines per CPU-second of the process. Label and
   series lookups on 100k streams.
+- **Compactor**: one compactor run merging 100 index files (200k index entries) of one table and tenant on the
+  filesystem store (index entries per second), and retention over 100k chunk objects in ten daily tables: the run
+  that removes them from the index and marks them, and the sweep that deletes them after the delay.
 
 The Loki 2.8.0 figures were measured on this machine kind (single binary, lz4 256 KiB blocks, WAL off, one core).
 Per-CPU-second figures hold up when other work shares the machine; wall-clock figures (MB/s, latency, chunk

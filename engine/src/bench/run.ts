@@ -2,7 +2,7 @@
  * `npm run bench` (= build, then `node engine/dist/bench/run.js [options]`): every benchmark, machine facts, and the
  * generated section of BENCHMARKS.md. See the preamble in report.ts for what each benchmark measures.
  *
- * Options: --only=ingest,latency,memory,chunk,query  --seconds=N (ingest time bound, default 15)  --query-mb=N (MB
+ * Options: --only=ingest,latency,memory,chunk,query,compaction  --seconds=N (ingest time bound, default 15)  --query-mb=N (MB
  * of lines for the query benchmark, default 1000)  --profile (JS CPU profile of the engine's main thread during
  * ingest)  --perf (Linux perf of the whole engine process during ingest)  --no-write. --only, --profile and --perf imply --no-write; --profile and --perf without --only run the ingest
  * benchmark alone.
@@ -11,6 +11,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkCorpus, runChunkBench } from './chunk.bench.js';
+import { DEFAULT_COMPACTION_BENCH, runCompactionBench } from './compaction.bench.js';
 import { formatSummary } from './cpu-profile.js';
 import { ENGINE_ROOT, installCleanup, REPO_ROOT } from './engine-process.js';
 import { prepareCorpus, runIngest, type IngestResult, type PreparedCorpus } from './ingest.bench.js';
@@ -20,7 +21,7 @@ import { runMemory } from './memory.bench.js';
 import { runQueryBench } from './query.bench.js';
 import { renderSection, writeBenchmarksMd, type BenchResults } from './report.js';
 
-const ALL = ['ingest', 'latency', 'memory', 'chunk', 'query'] as const;
+const ALL = ['ingest', 'latency', 'memory', 'chunk', 'query', 'compaction'] as const;
 type Part = (typeof ALL)[number];
 
 interface Args {
@@ -226,6 +227,20 @@ async function main(): Promise<void> {
         `Lookups: ${q.lookupStreams} streams of one entry (100 apps × 10 namespaces × 4 levels, a pod each) in an engine of their own, after ` +
         `the queries; best of 5 calls; "store" reads an index file holding them, written with the flusher's builder (without uploading ` +
         `${q.lookupStreams} one-entry chunks, which lookups never read).`,
+    );
+  }
+
+  if (args.only.has('compaction')) {
+    const c = await runCompactionBench(DEFAULT_COMPACTION_BENCH, (s) => log(s));
+    results.compaction = c;
+    log(
+      `compaction: ${c.entriesPerSecond.toFixed(0)} index entries/s (${c.entriesPerCpuSecond.toFixed(0)} per CPU-second); retention over ` +
+        `${c.retentionChunks} chunks: mark ${c.markSeconds.toFixed(2)} s, sweep ${c.sweepSeconds.toFixed(2)} s`,
+    );
+    results.settings.push(
+      `Compactor: ${c.files} index files of one table and tenant (${c.indexEntries} index entries, streams shared between files) merged by ` +
+        `one compactor run on the filesystem store; retention: ${c.retentionChunks} chunk objects (16-byte bodies) in 10 daily tables, all past ` +
+        `retention, marked by one run and swept by the next after retention_delete_delay (set-up ${c.setupSeconds.toFixed(0)} s, not counted).`,
     );
   }
 

@@ -6,6 +6,7 @@
 export type ErrorCode =
   | 'bad_request'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
   | 'request_too_large'
@@ -20,6 +21,7 @@ export type ErrorCode =
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   bad_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   request_too_large: 413,
@@ -58,4 +60,6 @@ export interface Rejection {
   reason: string;
   lines: number;
   bytes: number;
+  /** Index of the refused stream in the ingester's push (distributed mode merges replicas' answers per stream). */
+  stream?: number;
 }

@@ -27,10 +27,9 @@ import { cpuCores, isDistributed, memoryBytes, planComponents, replicationFactor
 import { sizeProfile } from './sizes.js';
 
 /**
- * The ring key-value store of distributed sizes. The engine has no memberlist, so pods will find each other through
- * Kubernetes (Leases; the ServiceAccount's Role grants them). PLACEHOLDER: `kubernetes` is not yet among the stores
- * the engine's config accepts (inmemory, etcd, memberlist, consul); the engine must add it before a distributed
- * stack can start. 1x.demo (one pod) uses `inmemory`.
+ * The ring key-value store of distributed sizes: Kubernetes itself (one coordination.k8s.io Lease per ingester in
+ * the stack's namespace; the ServiceAccount's Role grants them; docs/ring.md). The engine has no memberlist, and
+ * an etcd would be one more thing to run. 1x.demo (one pod) uses `inmemory`.
  */
 export const DISTRIBUTED_RING_STORE = 'kubernetes';
 export const SINGLE_BINARY_RING_STORE = 'inmemory';
@@ -80,6 +79,7 @@ export function buildConfig(stack: LokiStack, secret: SecretFacts | undefined, o
   const schemas = sortSchemas(stack.spec.storage.schemas ?? []);
   const s3 = store === 's3' ? s3Block(stack, secret) : undefined;
   const ruler = stack.spec.rules?.enabled === true;
+  const schedulerAddress = `${headlessServiceName(name, 'queryScheduler')}.${ns}.svc:${HTTP_PORT}`;
 
   const common: Record<string, unknown> = {
     path_prefix: DATA_DIR,
@@ -108,9 +108,11 @@ export function buildConfig(stack: LokiStack, secret: SecretFacts | undefined, o
             compress_responses: true,
             max_outstanding_per_tenant: 4096,
             log_queries_longer_than: '5s',
-            scheduler_address: `${headlessServiceName(name, 'queryScheduler')}.${ns}.svc:${HTTP_PORT}`,
+            scheduler_address: schedulerAddress,
             tail_proxy_url: `http://${serviceHost(name, ns, 'querier')}:${HTTP_PORT}`,
           },
+          // Queriers take their work from the scheduler.
+          frontend_worker: { scheduler_address: schedulerAddress },
         }
       : {}),
     query_range: {
@@ -145,7 +147,12 @@ export function buildConfig(stack: LokiStack, secret: SecretFacts | undefined, o
     },
     storage_config: {
       ...(s3 ? { aws: s3 } : { filesystem: { directory: `${DATA_DIR}/chunks` } }),
-      tsdb_shipper: { active_index_directory: `${DATA_DIR}/tsdb-index`, cache_location: `${DATA_DIR}/tsdb-cache` },
+      tsdb_shipper: {
+        active_index_directory: `${DATA_DIR}/tsdb-index`,
+        cache_location: `${DATA_DIR}/tsdb-cache`,
+        // Queriers look the index up at the index gateways instead of reading index files themselves.
+        ...(distributed ? { index_gateway_client: { server_address: `${serviceHost(name, ns, 'indexGateway')}:${HTTP_PORT}` } } : {}),
+      },
       ...(schemas.some((s) => s.version !== 'v13')
         ? { boltdb_shipper: { active_index_directory: `${DATA_DIR}/boltdb-index`, cache_location: `${DATA_DIR}/boltdb-cache` } }
         : {}),

@@ -16,6 +16,17 @@ import { encodeChunk, type FormatVersion } from './chunk-format.js';
 import { HeadBlock } from './head-block.js';
 
 export type { ChunkEntry, EntrySink, LineFilter } from './block-reader.js';
+
+/** One block of an in-memory chunk as sent to another process: see MemChunk.wireBlocks. */
+export interface WireBlock {
+  minTs: bigint;
+  maxTs: bigint;
+  /** Uncompressed size in bytes. */
+  size: number;
+  data: Buffer;
+  /** `data` is compressed with the chunk's codec (else it is the raw, sorted block). */
+  compressed: boolean;
+}
 export { ChunkReader, decodeChunk } from './chunk-format.js';
 
 export interface MemChunkOptions {
@@ -228,6 +239,26 @@ export class MemChunk {
    */
   snapshotEntries(): ChunkEntry[] {
     return readBlocksSync(this.sources(true), this.formatVersion === 4, MIN_TS, UNBOUNDED, 'forward');
+  }
+
+  /**
+   * The blocks and the head that overlap [from, through) as they are now, for a read by another process
+   * (docs/internal-protocol.md): compressed bytes where compression finished, raw bytes otherwise (the head sorted).
+   * Nothing is cut or copied; later appends and cuts do not change the snapshot.
+   */
+  wireBlocks(from: bigint, through: bigint): WireBlock[] {
+    const out: WireBlock[] = [];
+    for (const b of this.blocks) {
+      if (b.maxTs < from || b.minTs >= through) continue;
+      if (b.compressed !== undefined) out.push({ minTs: b.minTs, maxTs: b.maxTs, size: b.uncompressedSize, data: b.compressed, compressed: true });
+      else out.push({ minTs: b.minTs, maxTs: b.maxTs, size: b.uncompressedSize, data: b.raw!, compressed: false });
+    }
+    const head = this.head;
+    if (!head.isEmpty && head.maxTs >= from && head.minTs < through) {
+      const data = head.outOfOrder ? sortBlock(head.bytes(), head.withMetadata, 'head block').data : head.bytes();
+      out.push({ minTs: head.minTs, maxTs: head.maxTs, size: data.length, data, compressed: false });
+    }
+    return out;
   }
 
   /** The blocks and the head as read sources. Taken synchronously: later appends and cuts do not change them. */

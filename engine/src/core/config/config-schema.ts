@@ -29,7 +29,8 @@ import {
 
 // ------------------------------------------------------------------------------------------------ types
 
-export type KvStore = 'inmemory' | 'etcd' | 'memberlist' | 'consul';
+/** `kubernetes` is a Strata extension; `memberlist` and `consul` are accepted and refused when a ring starts. */
+export type KvStore = 'inmemory' | 'etcd' | 'kubernetes' | 'memberlist' | 'consul';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type ChunkEncoding = 'none' | 'gzip' | 'lz4-64k' | 'snappy' | 'lz4-256k' | 'lz4-1M' | 'lz4' | 'flate' | 'zstd';
 /** Strata extension: when the WAL is fsynced relative to acknowledging a push. */
@@ -68,10 +69,19 @@ export interface EtcdConfig {
   password: string;
 }
 
+/** Strata extension: the `kubernetes` ring store (one coordination.k8s.io Lease per instance). */
+export interface KubernetesKvConfig {
+  /** Namespace of the Leases; '' = the pod's own (the in-cluster service account's namespace). */
+  namespace: string;
+  /** Path of a kubeconfig file; '' = the in-cluster service account. */
+  kubeconfig: string;
+}
+
 export interface KvConfig {
   store: KvStore;
   prefix: string;
   etcd: EtcdConfig;
+  kubernetes: KubernetesKvConfig;
 }
 
 export interface RingConfig {
@@ -160,6 +170,8 @@ export interface IndexShipperConfig {
   cache_ttl: number;
   resync_interval: number;
   query_ready_num_days: number;
+  /** Queriers ask this index gateway (`host:port`) instead of reading index files themselves; empty: read them. */
+  index_gateway_client: { server_address: string };
 }
 
 export interface StorageConfig {
@@ -274,6 +286,21 @@ export interface FrontendConfig {
   encoding: 'json' | 'protobuf';
 }
 
+/** How a querier takes work: from a query-scheduler (`scheduler_address`), or only as a direct HTTP target. */
+export interface FrontendWorkerConfig {
+  scheduler_address: string;
+  /** Accepted: Strata's frontends always go through a scheduler or call queriers directly. */
+  frontend_address: string;
+  /** Queries one querier runs at a time for the scheduler. */
+  parallelism: number;
+  match_max_concurrent: boolean;
+}
+
+export interface IngesterClientConfig {
+  /** Milliseconds: the timeout of a call to an ingester. */
+  remote_timeout: number;
+}
+
 export interface QuerySchedulerConfig {
   max_outstanding_requests_per_tenant: number;
 }
@@ -294,8 +321,12 @@ export interface CompactorConfig {
 
 export interface TableManagerConfig {
   retention_deletes_enabled: boolean;
-  /** Milliseconds. */
+  /** Milliseconds; with deletes enabled a multiple of 24h and of the index period (checked at startup). */
   retention_period: number;
+  /** Milliseconds: how often the table manager reconciles tables. */
+  poll_interval: number;
+  /** Milliseconds: how long before its start a period table is created. */
+  creation_grace_period: number;
 }
 
 export interface RemoteWriteClientConfig {
@@ -348,6 +379,9 @@ export interface Config {
   querier: QuerierConfig;
   query_scheduler: QuerySchedulerConfig;
   frontend: FrontendConfig;
+  frontend_worker: FrontendWorkerConfig;
+  ingester_client: IngesterClientConfig;
+  index_gateway: { mode: 'simple' | 'ring' };
   query_range: QueryRangeConfig;
   ruler: RulerConfig;
   ingester: IngesterConfig;
@@ -379,7 +413,7 @@ function defaultEtcd(): EtcdConfig {
  * every single-binary Loki config sets anyway). `consul` is still accepted so the component can refuse it clearly.
  */
 function defaultKv(prefix = 'collectors/'): KvConfig {
-  return { store: 'inmemory', prefix, etcd: defaultEtcd() };
+  return { store: 'inmemory', prefix, etcd: defaultEtcd(), kubernetes: { namespace: '', kubeconfig: '' } };
 }
 
 function defaultRing(heartbeatPeriod = 15 * SECOND): RingConfig {
@@ -425,6 +459,7 @@ function defaultShipper(): IndexShipperConfig {
     cache_ttl: 24 * HOUR,
     resync_interval: 5 * MINUTE,
     query_ready_num_days: 0,
+    index_gateway_client: { server_address: '' },
   };
 }
 
@@ -479,6 +514,9 @@ export function defaultConfig(): Config {
       engine: { max_look_back_period: 30 * SECOND },
     },
     query_scheduler: { max_outstanding_requests_per_tenant: 32000 },
+    frontend_worker: { scheduler_address: '', frontend_address: '', parallelism: 10, match_max_concurrent: true },
+    ingester_client: { remote_timeout: 5 * SECOND },
+    index_gateway: { mode: 'simple' },
     frontend: {
       log_queries_longer_than: 0,
       max_body_size: 10 * 1024 * 1024,
@@ -576,7 +614,7 @@ export function defaultConfig(): Config {
       delete_max_interval: 24 * HOUR,
     },
     limits_config: defaultLimits(),
-    table_manager: { retention_deletes_enabled: false, retention_period: 0 },
+    table_manager: { retention_deletes_enabled: false, retention_period: 0, poll_interval: 2 * MINUTE, creation_grace_period: 10 * MINUTE },
     memberlist: {
       node_name: '',
       randomize_node_name: true,
@@ -621,7 +659,7 @@ export const CHUNK_ENCODINGS: readonly ChunkEncoding[] = [
   'zstd',
 ];
 
-const KV_STORES: readonly KvStore[] = ['inmemory', 'etcd', 'memberlist', 'consul'];
+const KV_STORES: readonly KvStore[] = ['inmemory', 'etcd', 'kubernetes', 'memberlist', 'consul'];
 
 const etcdSpec = obj('etcd.Config', {
   endpoints: strings(),
@@ -635,6 +673,7 @@ const kvSpec = obj('kv.Config', {
   store: oneOf(KV_STORES),
   prefix: str(),
   etcd: etcdSpec,
+  kubernetes: obj('kv.KubernetesConfig', { namespace: str(), kubeconfig: str() }),
 });
 
 const ringSpec = obj('ring.Config', {
@@ -682,6 +721,7 @@ const shipperSpec = (type: string): ObjectSpec =>
     cache_ttl: duration(),
     resync_interval: duration(),
     query_ready_num_days: int(0),
+    index_gateway_client: obj('indexgateway.ClientConfig', { server_address: str() }),
   });
 
 const periodSpec = obj('config.PeriodConfig', {
@@ -792,6 +832,14 @@ export const CONFIG_SPEC = obj('loki.Config', {
     engine: obj('logql.EngineOpts', { max_look_back_period: duration() }),
   }),
   query_scheduler: obj('scheduler.Config', { max_outstanding_requests_per_tenant: int(0) }),
+  frontend_worker: obj('worker.Config', {
+    scheduler_address: str(),
+    frontend_address: str(),
+    parallelism: int(1),
+    match_max_concurrent: bool(),
+  }),
+  ingester_client: obj('client.Config', { remote_timeout: duration() }),
+  index_gateway: obj('indexgateway.Config', { mode: oneOf(['simple', 'ring']) }),
   frontend: obj('frontend.Config', {
     log_queries_longer_than: duration({ allowNegative: true }),
     max_body_size: int(0),
@@ -916,6 +964,8 @@ export const CONFIG_SPEC = obj('loki.Config', {
   table_manager: obj('index.TableManagerConfig', {
     retention_deletes_enabled: bool(),
     retention_period: duration(),
+    poll_interval: duration(),
+    creation_grace_period: duration(),
   }),
   memberlist: obj('memberlist.KVConfig', {
     node_name: str(),

@@ -492,7 +492,7 @@ describe('parseConfig: a realistic Loki config', () => {
       delete_request_store: 's3',
       delete_request_cancel_period: 12 * H,
     });
-    expect(c.table_manager).toEqual({ retention_deletes_enabled: false, retention_period: 0 });
+    expect(c.table_manager).toEqual({ retention_deletes_enabled: false, retention_period: 0, poll_interval: 2 * M, creation_grace_period: 10 * M });
     expect(c.ruler).toMatchObject({
       storage: { type: 'local', local: { directory: '/var/lib/strata/rules' } },
       rule_path: '/var/lib/strata/rules-temp',

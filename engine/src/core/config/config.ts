@@ -16,6 +16,8 @@ import { CONFIG_SPEC, defaultConfig, type Config, type KvConfig, type PeriodConf
 import { applyFlags, type Flags } from './flags.js';
 import { decodeRoot, encodeValue, parseDay, parseYamlDocument, throwIfIssues } from './spec.js';
 import { formatDuration } from './duration.js';
+import { tableRetentionProblem } from '../compactor/table-manager.js';
+import { parseMatchers } from '../logql/syntax/parser.js';
 
 export * from './config-schema.js';
 export { ConfigError, type ConfigIssue, type ConfigErrorKind } from './config-error.js';
@@ -80,12 +82,8 @@ analytics:
   reporting_enabled: false
 `;
 
-/** The components `-target` accepts (Loki's names; `read`, `write`, `backend` are Loki's simple-scalable groups). */
-export const KNOWN_TARGETS = [
-  'all',
-  'read',
-  'write',
-  'backend',
+/** The components one process can run (Loki's module names). */
+export const COMPONENTS = [
   'distributor',
   'ingester',
   'querier',
@@ -95,6 +93,9 @@ export const KNOWN_TARGETS = [
   'compactor',
   'ruler',
 ] as const;
+
+/** What `-target` accepts: a component, or a group (`all`; `read`, `write`, `backend` are Loki's simple-scalable groups). */
+export const KNOWN_TARGETS = ['all', 'read', 'write', 'backend', ...COMPONENTS] as const;
 
 export interface ParseConfigOptions {
   /** Shown in error messages, e.g. `config.yaml`. */
@@ -283,6 +284,7 @@ export function resolveConfig(input: Config): Config {
     if (kv.store === defaultStore && cfg.common.ring.kvstore.store !== defaultStore) {
       kv.store = cfg.common.ring.kvstore.store;
       kv.etcd = structuredClone(cfg.common.ring.kvstore.etcd);
+      kv.kubernetes = structuredClone(cfg.common.ring.kvstore.kubernetes);
     }
   };
   inheritKv(cfg.ingester.lifecycler.ring.kvstore);
@@ -394,6 +396,13 @@ function collectValidationIssues(cfg: Config, lines: ReadonlyMap<string, number>
     );
   }
 
+  // Table manager: deleting whole tables needs a retention of whole tables (and whole days).
+  if (active !== undefined && active.index.period > 0) {
+    const tm = cfg.table_manager;
+    const problem = tableRetentionProblem(tm.retention_deletes_enabled, tm.retention_period, active.index.period, formatDuration);
+    if (problem !== undefined) add('table_manager.retention_period', problem);
+  }
+
   issues.push(...validateLimits(cfg.limits_config, 'limits_config', lines));
   return issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
 }
@@ -408,6 +417,15 @@ export function validateLimits(limits: Limits, path: string, lines: ReadonlyMap<
   limits.retention_stream.forEach((r, i) => {
     const at = `${path}.retention_stream[${i}]`;
     if (r.selector.trim() === '') issues.push({ path: `${at}.selector`, line: lines.get(at), message: `${at}.selector is required` });
+    else {
+      // The compactor and the querier compile these selectors: a bad one must stop the config, not a later run.
+      try {
+        parseMatchers(r.selector);
+      } catch (e) {
+        const p = `${at}.selector`;
+        issues.push({ path: p, line: lines.get(p) ?? lines.get(at), message: `${p}: invalid labels matchers: ${(e as Error).message}` });
+      }
+    }
     if (r.period < DAY_MS) {
       issues.push({
         path: `${at}.period`,

@@ -122,12 +122,13 @@ export class Ingester {
     const records: WalRecord[] = [];
     const failures: Rejection[] = [];
 
-    for (const s of streams) {
+    for (let si = 0; si < streams.length; si++) {
+      const s = streams[si]!;
       let stream = inst.streams.get(s.canonical);
       if (stream === undefined) {
         const max = streamLimit(lim);
         if (max > 0 && inst.streams.size >= max) {
-          failures.push(streamFailure(s, 'stream_limit', 'too_many_requests', streamLimitMessage(s.canonical, tenant)));
+          failures.push({ ...streamFailure(s, 'stream_limit', 'too_many_requests', streamLimitMessage(s.canonical, tenant)), stream: si });
           continue;
         }
         stream = this.createStream(inst, s.labels, s.canonical);
@@ -140,9 +141,10 @@ export class Ingester {
         for (const e of s.entries) bytes += e.line.length;
         const burst = Math.max(lim.per_stream_rate_limit_burst, rate);
         if (!stream.allowBytes(bytes, rate, burst, now)) {
-          failures.push(
-            streamFailure(s, 'per_stream_rate_limit', 'rate_limited', perStreamRateMessage(rate, s.canonical, bytes)),
-          );
+          failures.push({
+            ...streamFailure(s, 'per_stream_rate_limit', 'rate_limited', perStreamRateMessage(rate, s.canonical, bytes)),
+            stream: si,
+          });
           continue;
         }
       }
@@ -169,6 +171,7 @@ export class Ingester {
           reason: 'too_far_behind',
           lines: behind.length,
           bytes: behindBytes,
+          stream: si,
         });
       }
       const logged = accepted ?? s.entries;

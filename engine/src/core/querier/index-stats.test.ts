@@ -1,5 +1,7 @@
 import type { IndexReader, SeriesChunks } from '../index/index-reader.js';
-import type { Ingester, StreamEntries } from '../ingester/ingester.js';
+import { MemChunk } from '../chunk/mem-chunk.js';
+import type { StreamEntries } from '../ingester/ingester.js';
+import type { IngesterReader } from '../ingester/memory-stream.js';
 import { LabelMatcher } from '../logql/syntax/matcher.js';
 import { bytesIn, IndexStatsReader, mergeStats, overlapFactor, type StreamUsage } from './index-stats.js';
 
@@ -18,7 +20,15 @@ const chunk = (from: bigint, through: bigint, entries: number, bytes: number) =>
 function reader(store: SeriesChunks[], memory: StreamEntries[]): { r: IndexStatsReader; calls: unknown[][] } {
   const calls: unknown[][] = [];
   const index = { series: async (...a: unknown[]) => (calls.push(['series', ...a]), store) } as unknown as IndexReader;
-  const ingester = { query: async (...a: unknown[]) => (calls.push(['query', ...a]), memory) } as unknown as Ingester;
+  // The memory as real in-memory chunks, one per stream, read the way the querier reads them.
+  const chunks = memory.map((m) => {
+    const chunk = new MemChunk({ structuredMetadata: true });
+    for (const e of m.entries) chunk.append(e.ts, e.line, e.metadata);
+    return { labels: m.labels, canonical: m.canonical, fingerprint: m.fingerprint, chunks: [{ chunk, ref: undefined }] };
+  });
+  const ingester = {
+    chunks: async (...a: unknown[]) => (calls.push(['chunks', ...a]), chunks),
+  } as unknown as IngesterReader;
   return { r: new IndexStatsReader(index, ingester), calls };
 }
 
@@ -42,7 +52,7 @@ describe('IndexStatsReader', () => {
     const m = [new LabelMatcher('=~', 'app', '.+')];
     expect(await r.stats('t', m, 0n, 100n)).toEqual({ streams: 2, chunks: 3, entries: 7, bytes: 500 + 6 + 5 });
     // The memory read is inclusive of `through` like the index's.
-    expect(calls[1]).toEqual(['query', 't', m, 0n, 101n, 'forward']);
+    expect(calls[1]).toEqual(['chunks', 't', m, 0n, 101n]);
   });
 
   it('merges several tenants by summing', () => {

@@ -1,5 +1,7 @@
-import type { IndexReader, IndexStats } from '../index/index-reader.js';
-import type { Ingester } from '../ingester/ingester.js';
+import { readBlocks, type ChunkEntry } from '../chunk/block-reader.js';
+import type { IndexSource } from '../index/index-gateway.js';
+import type { IndexStats } from '../index/index-reader.js';
+import type { IngesterReader } from '../ingester/memory-stream.js';
 import type { LabelMatcher } from '../logql/syntax/matcher.js';
 import type { Labels } from '../model.js';
 import type { Deadline } from './deadline.js';
@@ -33,8 +35,8 @@ export interface StreamUsage {
  */
 export class IndexStatsReader {
   constructor(
-    private readonly index: IndexReader,
-    private readonly ingester?: Ingester,
+    private readonly index: IndexSource,
+    private readonly ingester?: IngesterReader,
   ) {}
 
   /** Streams matching every matcher with data in [from, through] (both inclusive), store and memory merged. */
@@ -50,10 +52,11 @@ export class IndexStatsReader {
       });
     }
     deadline?.check();
-    const memory = this.ingester ? await this.ingester.query(tenant, matchers, from, through + 1n, 'forward') : [];
+    const memory = this.ingester ? await this.ingester.chunks(tenant, matchers, from, through + 1n) : [];
     for (const s of memory) {
       let u = byFp.get(s.fingerprint);
-      for (const e of s.entries) {
+      const parts = await Promise.all(s.chunks.map((c) => readBlocks(c.chunk.blockSources(), c.chunk.withMetadata, from, through + 1n, 'forward')));
+      for (const e of uniqueEntries(parts)) {
         // A flushed chunk still retained in memory is in the index too: its entries fall inside one of its chunks.
         if (u !== undefined && u.chunks.some((c) => e.ts >= c.from && e.ts <= c.through)) continue;
         if (u === undefined) {
@@ -138,4 +141,34 @@ export function bytesIn(u: StreamUsage, from: bigint, through: bigint): { bytes:
     }
   }
   return { bytes, entries };
+}
+
+/**
+ * The entries of a stream's memory chunks in timestamp order, each once: replicas of a stream (distributed mode)
+ * and a chunk re-cut after a WAL replay hold the same entries.
+ */
+function uniqueEntries(parts: ChunkEntry[][]): ChunkEntry[] {
+  const all = parts.length === 1 ? parts[0]! : parts.flat().sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  if (parts.length === 1) return all;
+  const out: ChunkEntry[] = [];
+  let groupStart = 0;
+  for (const e of all) {
+    if (out.length > 0 && out[out.length - 1]!.ts !== e.ts) groupStart = out.length;
+    let dup = false;
+    for (let i = groupStart; i < out.length; i++) {
+      const o = out[i]!;
+      if (o.line.equals(e.line) && sameMetadata(o.metadata, e.metadata)) {
+        dup = true;
+        break;
+      }
+    }
+    if (!dup) out.push(e);
+  }
+  return out;
+}
+
+function sameMetadata(a: ChunkEntry['metadata'], b: ChunkEntry['metadata']): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return (a?.length ?? 0) === 0 && (b?.length ?? 0) === 0;
+  return a.every(([k, v], i) => b[i]![0] === k && b[i]![1] === v);
 }

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { localIngesterReader } from '../ingester/memory-stream.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IndexReader } from '../index/index-reader.js';
@@ -45,7 +46,7 @@ function setup(dir: string, retainMs = 0) {
     logger: nopLogger,
     metrics,
   });
-  const querier = new Querier({ ingester, index: new IndexReader(store, schema), store, schema, fetchConcurrency: 4 });
+  const querier = new Querier({ ingester: localIngesterReader(ingester), index: new IndexReader(store, schema), store, schema, fetchConcurrency: 4 });
   return { ingester, querier, store, clock };
 }
 
@@ -295,7 +296,7 @@ describe('Querier', () => {
     const schema = new SchemaConfig([
       { from: '2020-01-01', store: 'tsdb', objectStore: 'filesystem', schema: 'v13', indexPrefix: 'index_', indexPeriodMs: 86_400_000 },
     ]);
-    const pooled = new Querier({ ingester, index: new IndexReader(store, schema), store, schema, decompressOnPool: true });
+    const pooled = new Querier({ ingester: localIngesterReader(ingester), index: new IndexReader(store, schema), store, schema, decompressOnPool: true });
     const from = T - 4000n * S;
     for (const q of ['{app="web"} |= "level=warn"', '{pod=~"a|d"} | logfmt | level="error"']) {
       for (const direction of ['forward', 'backward'] as const) {

@@ -10,11 +10,13 @@ import {
   type BlockSource,
   type LoadedBlock,
 } from '../chunk/block-reader.js';
-import { decodeChunk, type ChunkEntry, type MemChunk } from '../chunk/mem-chunk.js';
+import { decodeChunk, type ChunkEntry } from '../chunk/mem-chunk.js';
 import { joinInt64 } from '../chunk/varint.js';
 import { EngineError } from '../errors.js';
-import type { IndexReader } from '../index/index-reader.js';
-import type { Ingester, StreamEntries } from '../ingester/ingester.js';
+import type { IndexSource } from '../index/index-gateway.js';
+import type { StreamEntries } from '../ingester/ingester.js';
+import type { IngesterReader } from '../ingester/memory-stream.js';
+import type { ReadableChunk } from '../chunk/wire-chunk.js';
 import { labelsString } from '../distributor/labels.js';
 import type { SampleSource, ScanVisitor } from '../logql/engine/types.js';
 import { compileLogSelector, type Pipeline, type StreamPipeline } from '../logql/log/pipeline.js';
@@ -25,11 +27,12 @@ import { chunkKey, type ChunkRef } from '../storage/chunk-key.js';
 import type { ObjectClient } from '../storage/object-client.js';
 import type { SchemaConfig } from '../storage/schema.js';
 import { Deadline } from './deadline.js';
+import { inShard, type Shard } from '../frontend/shard.js';
 
 export interface QuerierOptions {
-  /** The in-process ingester (single binary); absent on a pure querier until the ring client exists. */
-  ingester?: Ingester;
-  index: IndexReader;
+  /** Ingesters' memory: the in-process ingester (single binary) or the ring's ingesters (distributed mode). */
+  ingester?: IngesterReader;
+  index: IndexSource;
   store: ObjectClient;
   schema: SchemaConfig;
   /** Fetch chunks with this many requests in flight. */
@@ -41,6 +44,24 @@ export interface QuerierOptions {
    * more cores. Reads yield to the event loop every few milliseconds either way.
    */
   decompressOnPool?: boolean;
+  /** Query-time retention and deletes (core/compactor/read-filter.ts); absent = every stored entry is visible. */
+  readFilter?: ReadFilter;
+}
+
+/**
+ * What a tenant's reads must not return even before the compactor has removed it from the store: entries past the
+ * stream's retention and entries deleted by a delete request. Implemented by the compactor package.
+ */
+export interface ReadFilter {
+  /** What applies to the tenant's reads now; undefined when nothing does (the fast path: no per-stream work). */
+  forTenant(tenant: string): Promise<TenantReadFilter | undefined>;
+}
+
+export interface TenantReadFilter {
+  /** The oldest visible timestamp (ns) of a stream, or undefined when all of it is visible. */
+  minTime(labels: Labels): bigint | undefined;
+  /** True for an entry of the stream a delete request removes; undefined when no request applies to the stream. */
+  deleted(labels: Labels): ((ts: bigint, line: Buffer, metadata: readonly LabelPair[] | undefined) => boolean) | undefined;
 }
 
 export interface SelectParams {
@@ -57,6 +78,8 @@ export interface SelectParams {
    */
   interval?: bigint;
   deadline?: Deadline;
+  /** Only the streams of this shard (frontend sub-queries, `shards=i_of_n`; see frontend/shard.ts for the rule). */
+  shard?: Shard;
 }
 
 /** A read of raw stream entries for a metric query (no pipeline, no limit). */
@@ -69,6 +92,8 @@ export interface SelectStreamsParams {
   /** Exclusive. */
   through: bigint;
   deadline?: Deadline;
+  /** Only the streams of this shard (frontend sub-queries, `shards=i_of_n`; see frontend/shard.ts for the rule). */
+  shard?: Shard;
 }
 
 /** A scan of raw stream entries (see Querier.scanStreams). */
@@ -81,6 +106,8 @@ export interface ScanStreamsParams {
   /** Exclusive. */
   through: bigint;
   deadline?: Deadline;
+  /** Only the streams of this shard (frontend sub-queries, `shards=i_of_n`; see frontend/shard.ts for the rule). */
+  shard?: Shard;
 }
 
 /** A stream as a scan announces it to its visitor. */
@@ -123,7 +150,7 @@ interface ChunkSource {
   minTs: bigint;
   /** Inclusive. */
   maxTs: bigint;
-  mem: MemChunk | undefined;
+  mem: ReadableChunk | undefined;
   /** Where it is in the store (when `mem` is undefined). */
   ref: ChunkRef | undefined;
 }
@@ -131,6 +158,8 @@ interface ChunkSource {
 /** A stream to read and every chunk of it that overlaps the query. */
 interface StreamSource extends StreamInfo {
   chunks: ChunkSource[];
+  /** Entries a delete request removes (ReadFilter); undefined for the usual stream without one. */
+  deleted?: (ts: bigint, line: Buffer, metadata: readonly LabelPair[] | undefined) => boolean;
 }
 
 /** A chunk opened for a read: its blocks overlapping the query, not yet decompressed. */
@@ -161,7 +190,16 @@ const byCanonical = (a: StreamInfo, b: StreamInfo): number => (a.canonical < b.c
  *   entries to the engine without making entry objects.
  */
 export class Querier {
-  constructor(private readonly opts: QuerierOptions) {}
+  private readFilter: ReadFilter | undefined;
+
+  constructor(private readonly opts: QuerierOptions) {
+    this.readFilter = opts.readFilter;
+  }
+
+  /** Installs query-time retention and deletes (the engine does once its compactor is built). */
+  useReadFilter(f: ReadFilter | undefined): void {
+    this.readFilter = f;
+  }
 
   /**
    * At most `limit` entries across all streams (the newest for backward, the oldest for forward; ties between
@@ -176,7 +214,7 @@ export class Querier {
     }
     const deadline = p.deadline ?? Deadline.none();
     if (p.from >= p.through) return [];
-    const streams = await this.listStreams(p.tenant, matchers, p.from, p.through, stats);
+    const streams = await this.listStreams(p.tenant, matchers, p.from, p.through, stats, p.shard);
     deadline.check();
     const merge = new LogMerge(
       streams,
@@ -199,7 +237,7 @@ export class Querier {
   async selectStreams(p: SelectStreamsParams, stats: QueryStats = newStats()): Promise<StreamData[]> {
     const out: StreamData[] = [];
     await this.scanStreams(
-      { tenant: p.tenant, matchers: p.matchers, filter: p.prefilter, from: p.from, through: p.through, deadline: p.deadline },
+      { tenant: p.tenant, matchers: p.matchers, filter: p.prefilter, from: p.from, through: p.through, deadline: p.deadline, shard: p.shard },
       (s) => {
         const data: StreamData = { labels: s.labels, canonical: s.canonical, fingerprint: s.fingerprint, entries: [] };
         out.push(data);
@@ -238,7 +276,7 @@ export class Querier {
     if (p.from >= p.through) return;
     const filter: BlockFilter | undefined =
       typeof p.filter === 'function' ? predicateFilter(p.filter) : p.filter !== undefined ? compileBlockFilter(p.filter) : undefined;
-    const streams = (await this.listStreams(p.tenant, p.matchers, p.from, p.through, stats)).sort(byCanonical);
+    const streams = (await this.listStreams(p.tenant, p.matchers, p.from, p.through, stats, p.shard)).sort(byCanonical);
     deadline.check();
     const jobs: ChunkSource[] = [];
     for (const s of streams) {
@@ -248,7 +286,7 @@ export class Querier {
     const prefetch = new Prefetch(jobs, (c) => this.loadChunk(c, p.from, p.through, stats), this.opts.fetchConcurrency ?? 16);
     const pause = new Pause();
     for (const s of streams) {
-      const v = visit(s);
+      const v = s.deleted === undefined ? visit(s) : withoutDeleted(visit(s), s.deleted);
       let overlap = false;
       for (let i = 1; i < s.chunks.length && !overlap; i++) if (s.chunks[i]!.minTs <= s.chunks[i - 1]!.maxTs) overlap = true;
       if (!overlap) {
@@ -291,26 +329,33 @@ export class Querier {
 
   /**
    * The engine's SampleSource for one tenant: `readStreams` for the general case and the block-scanning
-   * `scanStreams` fast path. `stats` collects what the reads cost.
+   * `scanStreams` fast path. `stats` collects what the reads cost; `shard` restricts the reads to one shard.
    */
-  sampleSource(tenant: string, deadline?: Deadline, stats: QueryStats = newStats()): SampleSource {
+  sampleSource(tenant: string, deadline?: Deadline, stats: QueryStats = newStats(), shard?: Shard): SampleSource {
     return {
-      readStreams: (matchers, prefilter, from, through) => this.selectStreams({ tenant, matchers, prefilter, from, through, deadline }, stats),
+      readStreams: (matchers, prefilter, from, through) => this.selectStreams({ tenant, matchers, prefilter, from, through, deadline, shard }, stats),
       scanStreams: (req, visit) =>
-        this.scanStreams({ tenant, matchers: req.matchers, filter: req.lineFilters, from: req.from, through: req.through, deadline }, visit, stats),
+        this.scanStreams({ tenant, matchers: req.matchers, filter: req.lineFilters, from: req.from, through: req.through, deadline, shard }, visit, stats),
     };
   }
 
   /**
    * The streams matching the matchers and their chunks overlapping [from, through): memory first (ingester order),
    * then streams only the index knows (fingerprint order). A chunk both in memory and in the index (flushed, not
-   * yet released) is read from memory only.
+   * yet released) is read from memory only. With a shard, only the streams of that shard.
    */
-  private async listStreams(tenant: string, matchers: LabelMatcher[], from: bigint, through: bigint, stats: QueryStats): Promise<StreamSource[]> {
+  private async listStreams(
+    tenant: string,
+    matchers: LabelMatcher[],
+    from: bigint,
+    through: bigint,
+    stats: QueryStats,
+    shard?: Shard,
+  ): Promise<StreamSource[]> {
     const byFp = new Map<string, StreamSource>();
     const out: StreamSource[] = [];
     const inMemory = new Set<string>();
-    const mem = this.opts.ingester?.chunks(tenant, matchers, from, through) ?? [];
+    const mem = (await this.opts.ingester?.chunks(tenant, matchers, from, through)) ?? [];
     stats.ingesterStreams += mem.length;
     for (const s of mem) {
       const src: StreamSource = {
@@ -337,7 +382,9 @@ export class Querier {
         src.chunks.push({ minTs: c.from, maxTs: c.through, mem: undefined, ref: c });
       }
     }
-    return out;
+    const listed = shard === undefined ? out : out.filter((s) => inShard(s.fingerprint, shard));
+    const rf = this.readFilter === undefined ? undefined : await this.readFilter.forTenant(tenant);
+    return rf === undefined ? listed : applyReadFilter(listed, rf);
   }
 
   /**
@@ -381,7 +428,7 @@ export class Querier {
   /** Label names seen in [from, through), from memory and the index, sorted. */
   async labelNames(tenant: string, from: bigint, through: bigint): Promise<string[]> {
     const names = new Set(await this.opts.index.labelNames(tenant, from, through));
-    for (const l of this.opts.ingester?.series(tenant, [], from, through) ?? []) for (const [n] of l) names.add(n);
+    for (const l of (await this.opts.ingester?.series(tenant, [], from, through)) ?? []) for (const [n] of l) names.add(n);
     return [...names].sort();
   }
 
@@ -393,7 +440,7 @@ export class Querier {
     matchers: LabelMatcher[] = [],
   ): Promise<string[]> {
     const values = new Set(await this.opts.index.labelValues(tenant, name, from, through, matchers));
-    for (const l of this.opts.ingester?.series(tenant, matchers, from, through) ?? []) {
+    for (const l of (await this.opts.ingester?.series(tenant, matchers, from, through)) ?? []) {
       for (const [n, v] of l) if (n === name) values.add(v);
     }
     return [...values].sort();
@@ -406,12 +453,31 @@ export class Querier {
       for (const s of await this.opts.index.series(tenant, matchers, from, through)) {
         if (matchesAll(matchers, s.labels)) out.set(labelsString(s.labels), s.labels);
       }
-      for (const l of this.opts.ingester?.series(tenant, matchers, from, through) ?? []) out.set(labelsString(l), l);
+      for (const l of (await this.opts.ingester?.series(tenant, matchers, from, through)) ?? []) out.set(labelsString(l), l);
     }
     return [...out.values()];
   }
 }
 
+
+/**
+ * Retention: chunks wholly before a stream's cutoff are dropped and the others are read from the cutoff on (raising
+ * `minTs` is what clamps the read, see loadChunk). Deletes: the stream carries its delete predicate for the readers.
+ */
+function applyReadFilter(streams: StreamSource[], rf: TenantReadFilter): StreamSource[] {
+  const out: StreamSource[] = [];
+  for (const s of streams) {
+    const cutoff = rf.minTime(s.labels);
+    if (cutoff !== undefined) {
+      s.chunks = s.chunks.filter((c) => c.maxTs >= cutoff);
+      for (const c of s.chunks) if (c.minTs < cutoff) c.minTs = cutoff;
+      if (s.chunks.length === 0) continue;
+    }
+    s.deleted = rf.deleted(s.labels);
+    out.push(s);
+  }
+  return out;
+}
 
 export const newStats = (): QueryStats => ({
   chunksFetched: 0,
@@ -434,6 +500,21 @@ function guard<T>(c: LoadedChunk, read: () => T): T {
     if (!(e instanceof EngineError) || e.code !== 'internal') throw e;
     throw new EngineError('internal', `failed to read chunk ${c.key}: ${e.message}`);
   }
+}
+
+/** A scan visitor that never sees the entries a delete request removes (only streams with one pay for this). */
+function withoutDeleted(v: ScanVisitor & { done?(): void }, deleted: NonNullable<StreamSource['deleted']>): ScanVisitor & { done?(): void } {
+  // Methods are called on `v` (a visitor may be a class instance).
+  return {
+    done: v.done === undefined ? undefined : () => v.done!(),
+    raw: (d, hi, lo, ls, le, ms) => {
+      if (deleted(joinInt64(hi, lo), d.subarray(ls, le), ms >= 0 ? readMetadata(d, ms) : undefined)) return;
+      return v.raw(d, hi, lo, ls, le, ms);
+    },
+    entry: (e) => {
+      if (!deleted(e.ts, e.line, e.metadata)) v.entry(e);
+    },
+  };
 }
 
 /** Reads run on the event loop's thread: they give way to other work (pushes, other queries) this often. */
@@ -647,7 +728,9 @@ class LogMerge {
       const c = await prefetch.take();
       this.deadline.check();
       const blocks = await this.decompress(c);
-      const entries = guard(c, () => entriesOf(blocks, c.withMetadata, c.from, c.through, this.p.direction, this.filter));
+      let entries = guard(c, () => entriesOf(blocks, c.withMetadata, c.from, c.through, this.p.direction, this.filter));
+      const deleted = st.src.deleted;
+      if (deleted !== undefined) entries = entries.filter((e) => !deleted(e.ts, e.line, e.metadata));
       if (pause.due()) await pause.yield();
       this.stats.entriesScanned += entries.length;
       if (entries.length === 0) continue;

@@ -26,9 +26,9 @@ export class ErrorsFilter implements ExceptionFilter {
       body = err instanceof Error ? err.message : String(err);
     }
     if (reply.sent) return;
-    // Loki ends push errors with a newline (http.Error) and read-path errors without one.
+    // Loki ends push and delete-API errors with a newline (http.Error) and read-path errors without one.
     const url = reply.request.url;
-    const newline = url.includes('/push') || status === 404 ? '\n' : '';
+    const newline = url.includes('/push') || url.includes('/loki/api/v1/delete') || status === 404 ? '\n' : '';
     void reply.status(status).header('content-type', 'text/plain; charset=utf-8').send(body + newline);
   }
 }

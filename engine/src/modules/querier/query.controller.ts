@@ -31,11 +31,18 @@ import {
   withTenantLabel,
 } from '../../core/querier/multi-tenant.js';
 import { formatDuration } from '../../core/config/duration.js';
+import { asMetric, asStreams } from '../../core/frontend/merge.js';
+import type { QueryResult, RangeQuery } from '../../core/frontend/types.js';
+import { parseShardsParam, type Shard } from '../../core/frontend/shard.js';
 import { requestParams } from '../http/params.js';
 import { GetPost } from '../http/get-post.decorator.js';
 import { ENGINE } from '../tokens.js';
 
 const SIX_HOURS_MS = 6 * 3_600_000;
+
+function addStats(into: QueryStats, from: QueryStats): void {
+  for (const k of Object.keys(into) as Array<keyof QueryStats>) into[k] += from[k];
+}
 
 /** Loki's read API over the querier: log queries, labels, label values and series (GET and POST forms). */
 @Controller()
@@ -57,6 +64,8 @@ export class QueryController {
     const direction = parseDirection(param(p, 'direction'));
     let step = parseStep(p, start, end);
     const interval = parseInterval(p);
+    // A frontend's sub-query: only the streams of one shard (`shards=<i>_of_<n>`).
+    const shard = parseShardsParam(params(p, 'shards'));
     let expr = parseExpr(param(p, 'query') ?? '');
     if (legacy) expr = withLegacyRegexp(expr, param(p, 'regexp'));
     const limits = this.limitsFor(tenants);
@@ -74,7 +83,9 @@ export class QueryController {
         clamped === undefined
           ? []
           : await withDeadline(
-              selectLogsForTenants(this.engine.querier, tenants, { expr, from: clamped.start, through: end, direction, limit, interval, deadline }, stats),
+              this.engine.frontend
+                ? this.viaFrontend(tenants, { expr, start: clamped.start, end, step: 0n, interval, direction, limit }, stats).then(asStreams)
+                : selectLogsForTenants(this.engine.querier, tenants, { expr, from: clamped.start, through: end, direction, limit, interval, deadline, shard }, stats),
               limits.query_timeout,
             );
       const execNs = process.hrtime.bigint() - started;
@@ -102,7 +113,9 @@ export class QueryController {
         if (over !== 0n) end += step - over;
       }
     }
-    const result = await this.evaluate(tenants, { expr, start, end, step }, limits.max_query_series, deadline, stats, limits.query_timeout);
+    const result = this.engine.frontend
+      ? await withDeadline(this.viaFrontend(tenants, { expr, start, end, step, interval: 0n, direction, limit }, stats).then(asMetric), limits.query_timeout)
+      : await this.evaluate(tenants, { expr, start, end, step }, limits.max_query_series, deadline, stats, limits.query_timeout, shard);
     sendJson(reply, metricResponse(result, stats, process.hrtime.bigint() - started));
   }
 
@@ -117,6 +130,7 @@ export class QueryController {
     parseLimit(param(p, 'limit'));
     const time = parseTime(param(p, 'time'), this.nowNs(), 'time');
     parseDirection(param(p, 'direction'));
+    const shard = parseShardsParam(params(p, 'shards'));
     const expr = parseExpr(param(p, 'query') ?? '');
     if (expr.kind === 'log') throw badRequest(INSTANT_LOG_QUERY);
     const limits = this.limitsFor(tenants);
@@ -126,8 +140,21 @@ export class QueryController {
       return sendJson(reply, metricResponse(expr.kind === 'literal' ? { type: 'scalar', ms: Number(time / NS_PER_MS), value: expr.value } : { type: 'vector', samples: [] }, stats, process.hrtime.bigint() - started));
     }
     const deadline = new Deadline(limits.query_timeout);
-    const result = await this.evaluate(tenants, { expr, start: time, end: time, step: 0n }, limits.max_query_series, deadline, stats, limits.query_timeout);
+    const frontend = this.engine.frontend;
+    const result = frontend
+      ? await withDeadline(
+          frontend.query(tenants.join('|'), { expr, time }).then((r) => (addStats(stats, r.stats), asMetric(r.result))),
+          limits.query_timeout,
+        )
+      : await this.evaluate(tenants, { expr, start: time, end: time, step: 0n }, limits.max_query_series, deadline, stats, limits.query_timeout, shard);
     sendJson(reply, metricResponse(result, stats, process.hrtime.bigint() - started));
+  }
+
+  /** A range query through the query-frontend (processes that run it): split, sharded, cached, sent on. */
+  private async viaFrontend(tenants: readonly string[], q: RangeQuery, stats: QueryStats): Promise<QueryResult> {
+    const r = await this.engine.frontend!.queryRange(tenants.join('|'), q);
+    addStats(stats, r.stats);
+    return r.result;
   }
 
   private evaluate(
@@ -137,16 +164,17 @@ export class QueryController {
     deadline: Deadline,
     stats: QueryStats,
     timeoutMs: number,
+    shard?: Shard,
   ): Promise<MetricResult> {
     const querier = this.engine.querier;
     // One tenant: the querier's scanning source (no entry objects for queries without stages). Several: the
     // per-tenant reader, which adds __tenant_id__ to each stream.
     const source: SampleSource =
       tenants.length === 1
-        ? querier.sampleSource(tenants[0]!, deadline, stats)
+        ? querier.sampleSource(tenants[0]!, deadline, stats, shard)
         : {
             readStreams: (matchers, prefilter, from, through) =>
-              readStreamsForTenants(querier, tenants, { matchers, prefilter, from, through, deadline }, stats),
+              readStreamsForTenants(querier, tenants, { matchers, prefilter, from, through, deadline, shard }, stats),
           };
     return withDeadline(evaluate(q, { source, maxSeries, deadline }), timeoutMs);
   }

@@ -44,7 +44,7 @@ export class ReadApisController {
   constructor(@Inject(ENGINE) private readonly engine: Engine) {
     // The querier keeps its index reader private, so this one caches parsed index files on its own (an
     // `Engine.index` shared by both would halve that memory).
-    const stats = new IndexStatsReader(engine.index, engine.ingester);
+    const stats = new IndexStatsReader(engine.indexSource, engine.ingesterReader);
     this.apis = new ReadApis(engine.querier, stats);
   }
 
