@@ -4,6 +4,7 @@
 import { Cluster } from './support/cluster.js';
 import { cleanup, EngineProcess, freePort, tempDir, testConfig, waitFor, writeConfig } from './support/engine.js';
 import { EtcdServer } from './support/etcd.js';
+import { TailClient } from './support/tail-client.js';
 
 const TENANT = 'team-a';
 const INGESTERS = ['ingester-1', 'ingester-2', 'ingester-3'];
@@ -146,6 +147,25 @@ frontend:
     expect(stored.length).toBe(acked.length);
     expect(new Set(stored)).toEqual(new Set(acked));
   }, 150_000);
+
+  it('tails live entries through the frontend and the querier: each pushed line once, filtered', async () => {
+    const params = { query: '{app="live"} |= "keep"', start: (BigInt(Date.now()) * 1_000_000n).toString() };
+    const tails = [new TailClient(cluster.url('query-frontend'), '/loki/api/v1/tail', params, { 'X-Scope-OrgID': TENANT }), new TailClient(cluster.url('querier'), '/loki/api/v1/tail', params, { 'X-Scope-OrgID': TENANT })];
+    await Promise.all(tails.map((t) => t.opened));
+    await new Promise((r) => setTimeout(r, 1500)); // the tails' first polls reach every ingester
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const lines: Array<[bigint, string]> = [];
+    for (let i = 0; i < 30; i++) lines.push([now + BigInt(i) * 1000n, `${i % 3 === 0 ? 'drop' : 'keep'} live ${i}`]);
+    expect((await push(cluster.url('distributor'), { app: 'live' }, lines)).status).toBe(204);
+    const want = lines.map((l) => l[1]).filter((l) => l.startsWith('keep'));
+    for (const t of tails) {
+      await t.waitFor(() => t.values().length >= want.length, 15_000);
+      await new Promise((r) => setTimeout(r, 500)); // replicas' copies would arrive now
+      expect(t.values().map((v) => v.line).sort()).toEqual([...want].sort());
+      expect(t.values()[0]!.labels).toEqual({ app: 'live', service_name: 'live' });
+      await t.close();
+    }
+  }, 60_000);
 
   describe('the same data and queries as the single binary', () => {
     const CMP = 'cmp';

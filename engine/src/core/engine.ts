@@ -28,6 +28,8 @@ import { RpcServer } from './rpc/server.js';
 import { objectClientFromOptions } from './storage/from-config.js';
 import type { ObjectClient } from './storage/object-client.js';
 import { SchemaConfig } from './storage/schema.js';
+import { RemoteTailSource } from './tail/remote-tail-source.js';
+import { TailFeed } from './tail/tail-feed.js';
 import { TailManager } from './tail/tail-manager.js';
 import { systemClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
@@ -117,6 +119,8 @@ export class Engine {
   /** The query-scheduler: per-tenant queues that queriers pull sub-queries from. */
   readonly scheduler: SubQueryScheduler | undefined;
   private schedulerService: SchedulerService | undefined;
+  /** An ingester's live entries for tails served by other processes. */
+  private tailFeed: TailFeed | undefined;
   private workers: { worker: QuerierWorker; source?: RemoteWorkSource } | undefined;
   private readonly rpcClient: RpcClient;
   private wal: Wal | undefined;
@@ -188,7 +192,11 @@ export class Engine {
         logger: this.logger.with({ component: 'ingester' }),
         metrics: this.metrics,
       });
-      if (!single) registerIngesterMethods(this.rpc, this._ingester);
+      if (!single) {
+        registerIngesterMethods(this.rpc, this._ingester);
+        this.tailFeed = new TailFeed(this._ingester, { clock: this.clock });
+        this.tailFeed.register(this.rpc);
+      }
     }
 
     if (has('distributor')) {
@@ -221,17 +229,20 @@ export class Engine {
             timeoutMs: config.ingester_client.remote_timeout,
           });
       this._querier = new Querier({ ingester: this._ingesterReader, index: this._indexSource, store: this.store, schema: this.schema });
-      // Live tails need the ingester's append notifications: served where the querier and the ingester share a process.
-      if (this._ingester) {
-        this._tail = new TailManager({
-          source: this._ingester,
-          querier: this._querier,
-          limits,
-          clock: this.clock,
-          logger: this.logger.with({ component: 'tail' }),
-          bounds: { maxDurationMs: config.querier.tail_max_duration },
-        });
-      }
+      // Live tails: the ingester's appends in the single binary; in distributed mode every ingester's, polled over
+      // the internal protocol (tail-feed.ts, remote-tail-source.ts).
+      const tailLogger = this.logger.with({ component: 'tail' });
+      const source = single
+        ? this.ingester
+        : new RemoteTailSource({ rpc: this.rpcClient, ring: this.ring!.ring, tenants: () => this._tail?.activeTenants() ?? [], logger: tailLogger });
+      this._tail = new TailManager({
+        source,
+        querier: this._querier,
+        limits,
+        clock: this.clock,
+        logger: tailLogger,
+        bounds: { maxDurationMs: config.querier.tail_max_duration },
+      });
     }
 
     // Compactor (ADR 0009): compaction, retention, delete requests, table manager. Queriers hide expired and deleted
@@ -391,6 +402,7 @@ export class Engine {
     this.stateReason = 'Ingester not ready: stopping';
     this.runtimeWatcher?.stop();
     this._tail?.stop();
+    this.tailFeed?.stop();
     this.workers?.source?.stop();
     await this.workers?.worker.stop();
     this.scheduler?.stop();

@@ -105,6 +105,11 @@ export class TailManager implements AppendListener {
     }
   }
 
+  /** The tenants with at least one open tail. */
+  activeTenants(): string[] {
+    return [...this.byTenant.keys()];
+  }
+
   /** Open tails of a tenant. */
   activeTails(tenant: string): number {
     return this.byTenant.get(tenant)?.size ?? 0;
