@@ -36,6 +36,11 @@ export const PART_OF = 'strata';
 /** Pod template annotations: a change of either value (and only of these) rolls the pods. */
 export const ANNOTATION_CONFIG_HASH = 'loki.strata.dev/config-hash';
 export const ANNOTATION_SECRET_HASH = 'loki.strata.dev/storage-secret-hash';
+/**
+ * On ingester pods of zone-aware stacks: the zone of the node the pod runs on, written by the operator once the pod
+ * is scheduled; the pod reads it through a downward-API volume (ZONE_FILE).
+ */
+export const ANNOTATION_ZONE = 'loki.strata.dev/availability-zone';
 
 /** The field manager of every server-side apply the operator makes. */
 export const FIELD_MANAGER = 'strata-operator';
@@ -115,6 +120,8 @@ export const RUNTIME_KEY = 'runtime.yaml';
 export const STORAGE_CA_DIR = '/etc/strata/storage-ca';
 export const DATA_DIR = '/var/strata';
 export const WAL_DIR = '/var/strata/wal';
+export const ZONE_DIR = '/etc/strata/zone';
+export const ZONE_FILE = `${ZONE_DIR}/zone`;
 export const HTTP_PORT = 3100;
 export const HTTP_PORT_NAME = 'http';
 

@@ -12,6 +12,7 @@
 //   (e) a cut apiserver connection does not kill the operator; it catches up on a change made meanwhile
 //   (f) 1x.demo with filesystem storage → one StatefulSet running -target=all
 //   (g) deleting the LokiStack garbage-collects its objects; its tenants report StackNotFound
+//   (h) zone-aware replication: the engine config asks for zones, and a scheduled ingester pod gets its node's zone
 import { request as httpGet } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,6 +58,7 @@ const OPERATOR_NS = 'strata-operator-system';
 const SHOP = 'shop'; // the sample 1x.small stack "logs"
 const UPGRADE = 'upgrade'; // a 1x.demo stack whose schemas are edited
 const DEMO = 'demo'; // the sample 1x.demo stack
+const ZONES = 'zones'; // a 1x.pico stack with zone-aware replication
 const ENGINE_IMAGE = 'registry.example/strata/engine:acceptance';
 const LEASE = 'strata-operator-leader';
 
@@ -194,7 +196,7 @@ async function operatorKubeConfig(port: number): Promise<KubeConfig> {
 
 beforeAll(async () => {
   direct = new KubeRestClient(plane().kubeConfig());
-  for (const name of [OPERATOR_NS, SHOP, UPGRADE, DEMO]) await direct.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  for (const name of [OPERATOR_NS, SHOP, UPGRADE, DEMO, ZONES]) await direct.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   await kubectl(['apply', '--server-side', '-f', join(ROOT, 'crds')]);
   for (const plural of ['lokistacks', 'lokitenants']) {
     await kubectl(['wait', '--for=condition=Established', '--timeout=30s', `crd/${plural}.loki.strata.dev`]);
@@ -508,6 +510,48 @@ describe('the operator against a real control plane', () => {
     expect(cond(stack, 'Pending')!.message).toContain('singleBinary (0/1 ready)');
     expect(cond(stack, 'Degraded')!.status).toBe('False');
   }, 60_000);
+
+  it('(h) zone-aware replication: zone_awareness_enabled in config.yaml, and each scheduled ingester pod gets its node\'s zone', async () => {
+    const zoneKey = 'topology.kubernetes.io/zone';
+    await direct.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-b', labels: { [zoneKey]: 'zone-b' } } } as KubernetesObject);
+    await kubectl(['apply', '-n', ZONES, '-f', join(SAMPLES, 'loki_v1_lokistack_s3_secret.yaml')]);
+    const manifest = {
+      apiVersion: API_VERSION,
+      kind: 'LokiStack',
+      metadata: { name: 'zoned', namespace: ZONES },
+      spec: {
+        size: '1x.pico',
+        storage: { secret: { name: 'loki-s3', type: 's3' }, schemas: [{ version: 'v13', effectiveDate: '2024-06-01' }] },
+        replication: { factor: 2, zones: [{ topologyKey: zoneKey, maxSkew: 1 }] },
+      },
+    };
+    await kubectl(['apply', '-f', '-'], stringify(manifest));
+    // No scheduler here: bind the first ingester pod to the node as the scheduler would.
+    const pod = await eventually(
+      async () => (await direct.list<KubernetesObject>({ apiVersion: 'v1', kind: 'Pod' }, { namespace: ZONES, labelSelector: { ...stackSelector('zoned'), 'app.kubernetes.io/component': 'ingester' } })).items[0],
+      60_000,
+      'an ingester pod',
+    );
+    const config = parse(
+      (await direct.get<KubernetesObject & { data?: Record<string, string> }>({ ...CM, namespace: ZONES, name: configMapName('zoned') }))!.data![CONFIG_KEY]!,
+    ) as { ingester: { lifecycler: { availability_zone_file: string; ring: { zone_awareness_enabled: boolean } } } };
+    expect(config.ingester.lifecycler.ring.zone_awareness_enabled).toBe(true);
+    const sts = (await direct.get<KubernetesObject & { spec: { template: { spec: { volumes: Array<{ name: string; downwardAPI?: unknown }> } } } }>({
+      ...STATEFULSET,
+      namespace: ZONES,
+      name: 'zoned-ingester',
+    }))!;
+    expect(sts.spec.template.spec.volumes.find((v) => v.name === 'zone')?.downwardAPI).toMatchObject({
+      items: [{ path: 'zone', fieldRef: { apiVersion: 'v1', fieldPath: "metadata.annotations['loki.strata.dev/availability-zone']" } }],
+    });
+    expect(config.ingester.lifecycler.availability_zone_file).toBe('/etc/strata/zone/zone');
+    const podName = pod.metadata!.name!;
+    await kubectl(['create', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Binding', metadata: { name: podName, namespace: ZONES }, target: { apiVersion: 'v1', kind: 'Node', name: 'node-b' } }));
+    await eventually(async () => {
+      const p = await direct.get<KubernetesObject>({ apiVersion: 'v1', kind: 'Pod', namespace: ZONES, name: podName });
+      return p?.metadata?.annotations?.['loki.strata.dev/availability-zone'] === 'zone-b' ? true : undefined;
+    }, 30_000, 'the zone annotation on the bound ingester pod');
+  }, 90_000);
 
   it('(g) deleting the LokiStack garbage-collects its objects, and its tenants report StackNotFound', async () => {
     await kubectl(['delete', 'lokistack', 'logs', '-n', SHOP]);

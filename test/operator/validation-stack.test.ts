@@ -153,8 +153,11 @@ describe('validateStack', () => {
       'spec.replication.factor: 4 copies need at least 4 ingesters, but the stack runs 3 (spec.template.ingester.replicas)',
     );
     expect(validateStack(sampleStack({ replication: { factor: 4 }, template: { ingester: { replicas: 4 } } }), NOW)).toEqual([]);
-    expect(validateStack(sampleStack({ replication: { factor: 2, zones: [{ topologyKey: 'zone' }] } }), NOW)[0]).toMatchObject({
-      field: 'spec.replication.zones',
+    // A zone entry is a topology key, not a zone: one key spreads any factor over the zones the nodes have.
+    expect(validateStack(sampleStack({ replication: { factor: 2, zones: [{ topologyKey: 'topology.kubernetes.io/zone' }] } }), NOW)).toEqual([]);
+    const twice = [{ topologyKey: 'topology.kubernetes.io/zone' }, { topologyKey: 'topology.kubernetes.io/zone' }];
+    expect(validateStack(sampleStack({ replication: { factor: 2, zones: twice } }), NOW)[0]).toMatchObject({
+      field: 'spec.replication.zones[1].topologyKey',
       reason: 'InvalidReplicationConfiguration',
     });
     expect(validateStack(sampleStack({ size: '1x.demo', replication: { factor: 2 } }), NOW)[0]!.field).toBe('spec.replication.factor');

@@ -25,7 +25,8 @@ import {
 } from '../kube/index.js';
 import { buildDesired, type DesiredState } from '../manifests/build.js';
 import type { KubeObject, PodDisruptionBudgetApiVersion, PodLike, SecretLike } from '../manifests/kube-types.js';
-import { FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY, stackSelector } from '../names.js';
+import { ANNOTATION_ZONE, COMPONENT_SLUGS, FIELD_MANAGER, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY, stackSelector } from '../names.js';
+import { zoneLabel } from '../manifests/plan.js';
 import { nextSchemaHistory, schemaTimeline, secretProblem, stackStatus } from '../status/stack.js';
 import { tenantStatus } from '../status/tenant.js';
 import { errorsOf, warningsOf, type FieldError } from '../validation/field-error.js';
@@ -38,6 +39,7 @@ import {
   CONFIGMAP,
   DEPLOYMENT,
   LOKISTACK,
+  NODE,
   POD,
   ROLE,
   ROLEBINDING,
@@ -162,6 +164,7 @@ export class LokiStackHandler {
     outcome.pruned = await this.prune(stack, desired.objects, signal);
 
     const pods = await this.pods(namespace, name, signal);
+    await this.annotateZones(stack, pods, signal);
     const appliedSchemas = nextSchemaHistory(stack, outcome.problems);
     const status = withTimeline(stackStatus({ stack, pods, problems: outcome.problems, now, appliedSchemas }), now);
     outcome.statusWritten = await writeStatus(this.client, stack, status, FIELD_MANAGER, signal);
@@ -193,6 +196,35 @@ export class LokiStackHandler {
     // Remembered only once known: an apiserver that did not answer is asked again on the next reconcile.
     this.pdbVersion = await source();
     return this.pdbVersion;
+  }
+
+  /**
+   * Zone-aware stacks: writes the zone of each scheduled ingester pod's node (its `replication.zones[0].topologyKey`
+   * label) into the pod's annotation, which the engine reads through a downward-API volume before it joins the
+   * ring. Pod events requeue the stack, so a pod is annotated as soon as the scheduler binds it.
+   */
+  private async annotateZones(stack: LokiStack, pods: readonly PodLike[], signal?: AbortSignal): Promise<void> {
+    const label = zoneLabel(stack);
+    if (label === undefined) return;
+    const namespace = stack.metadata.namespace!;
+    for (const pod of pods) {
+      const podName = pod.metadata?.name;
+      const nodeName = pod.spec?.nodeName;
+      if (!podName || !nodeName || pod.metadata?.deletionTimestamp) continue;
+      if (pod.metadata?.labels?.[LABEL_COMPONENT] !== COMPONENT_SLUGS.ingester || pod.metadata.annotations?.[ANNOTATION_ZONE]) continue;
+      const node = await this.client.get<KubernetesObject>(refTo(NODE, undefined, nodeName), { signal });
+      const zone = node?.metadata?.labels?.[label];
+      if (!zone) {
+        this.log.warn('ingester pod runs on a node without the zone label; it waits for its zone', { pod: podName, node: nodeName, label });
+        continue;
+      }
+      try {
+        await this.client.patch(refTo(POD, namespace, podName), { metadata: { annotations: { [ANNOTATION_ZONE]: zone } } }, { type: 'merge', signal });
+        (pod.metadata.annotations ??= {})[ANNOTATION_ZONE] = zone;
+      } catch (err) {
+        if (!isKubeError(err, 'NotFound')) throw err; // deleted meanwhile
+      }
+    }
   }
 
   private async pods(namespace: string, name: string, signal?: AbortSignal): Promise<PodLike[]> {

@@ -7,6 +7,7 @@ export const LOKISTACK: Gvk = { apiVersion: API_VERSION, kind: 'LokiStack' };
 export const LOKITENANT: Gvk = { apiVersion: API_VERSION, kind: 'LokiTenant' };
 export const SECRET: Gvk = { apiVersion: 'v1', kind: 'Secret' };
 export const POD: Gvk = { apiVersion: 'v1', kind: 'Pod' };
+export const NODE: Gvk = { apiVersion: 'v1', kind: 'Node' };
 export const CONFIGMAP: Gvk = { apiVersion: 'v1', kind: 'ConfigMap' };
 export const SERVICE: Gvk = { apiVersion: 'v1', kind: 'Service' };
 export const SERVICEACCOUNT: Gvk = { apiVersion: 'v1', kind: 'ServiceAccount' };

@@ -9,6 +9,7 @@ import { API_VERSION, lokiStackSpec, type LokiStack, type LokiTenant } from '../
 import {
   ANNOTATION_CONFIG_HASH,
   ANNOTATION_SECRET_HASH,
+  ANNOTATION_ZONE,
   CONFIG_DIR,
   CONFIG_FILE,
   CONFIG_KEY,
@@ -27,6 +28,7 @@ import {
   STORAGE_VOLUME,
   WAL_DIR,
   WAL_VOLUME,
+  ZONE_DIR,
   commonLabels,
   componentName,
   componentSelector,
@@ -63,7 +65,7 @@ import type {
   TopologySpreadConstraint,
   Volume,
 } from './kube-types.js';
-import { isDistributed, planComponents, type ComponentPlan } from './plan.js';
+import { isDistributed, isZoneAware, planComponents, type ComponentPlan } from './plan.js';
 import { renderRuntimeConfig } from './runtime-config.js';
 
 export interface BuildOptions {
@@ -280,12 +282,17 @@ class Context {
     const annotations: Record<string, string> = { [ANNOTATION_CONFIG_HASH]: configHash };
     if (this.secret?.hash) annotations[ANNOTATION_SECRET_HASH] = this.secret.hash;
     const tls = this.stack.spec.storage.tls;
+    // Zone-aware replication: the ingester learns its node's zone from an annotation the operator sets.
+    const zoneAware = p.component === 'ingester' && isZoneAware(this.stack);
 
     const volumes: Volume[] = [
       { name: 'config', configMap: { name: configMapName(this.name) } },
       // Mounted as a directory (not subPath) so the kubelet updates the file in place and the engine reloads it.
       { name: 'runtime', configMap: { name: runtimeConfigMapName(this.name) } },
       ...(tls ? [{ name: 'storage-ca', configMap: { name: tls.caName } }] : []),
+      ...(zoneAware
+        ? [{ name: 'zone', downwardAPI: { items: [{ path: 'zone', fieldRef: { fieldPath: `metadata.annotations['${ANNOTATION_ZONE}']` } }] } }]
+        : []),
     ];
     const mounts = [
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
@@ -293,6 +300,7 @@ class Context {
       ...(tls ? [{ name: 'storage-ca', mountPath: STORAGE_CA_DIR, readOnly: true }] : []),
       ...(p.storage !== undefined ? [{ name: STORAGE_VOLUME, mountPath: DATA_DIR }] : []),
       ...(p.wal !== undefined ? [{ name: WAL_VOLUME, mountPath: WAL_DIR }] : []),
+      ...(zoneAware ? [{ name: 'zone', mountPath: ZONE_DIR, readOnly: true }] : []),
     ];
 
     const container: Container = {

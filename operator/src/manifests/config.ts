@@ -17,13 +17,14 @@ import {
   RUNTIME_FILE,
   STORAGE_CA_DIR,
   WAL_DIR,
+  ZONE_FILE,
   headlessServiceName,
   serviceHost,
 } from '../names.js';
 import type { SecretFacts } from '../validation/secret.js';
 import { schemaTimeline, sortSchemas } from '../validation/schemas.js';
 import { stackLimits, toLokiLimits } from './limits.js';
-import { cpuCores, isDistributed, memoryBytes, planComponents, replicationFactor } from './plan.js';
+import { cpuCores, isDistributed, isZoneAware, memoryBytes, planComponents, replicationFactor } from './plan.js';
 import { sizeProfile } from './sizes.js';
 
 /**
@@ -134,6 +135,9 @@ export function buildConfig(stack: LokiStack, secret: SecretFacts | undefined, o
         }
       : {}),
     ingester: {
+      // Zone-aware replication: each ingester reads its node's zone (set by the operator, see ANNOTATION_ZONE) and
+      // the ring places a stream's replicas in distinct zones.
+      ...(isZoneAware(stack) ? { lifecycler: { availability_zone_file: ZONE_FILE, ring: { zone_awareness_enabled: true } } } : {}),
       chunk_encoding: 'snappy',
       chunk_idle_period: '1h',
       max_chunk_age: '2h',

@@ -65,6 +65,7 @@ export interface Container {
 export interface Volume {
   name: string;
   configMap?: { name: string; defaultMode?: number; items?: Array<{ key: string; path: string }> };
+  downwardAPI?: { items: Array<{ path: string; fieldRef: { fieldPath: string } }> };
 }
 
 export interface Toleration {
@@ -247,8 +248,11 @@ export interface PodLike {
   metadata?: {
     name?: string;
     labels?: Record<string, string>;
+    annotations?: Record<string, string>;
     deletionTimestamp?: unknown;
   };
+  /** Set once the pod is scheduled. */
+  spec?: { nodeName?: string };
   status?: {
     phase?: string;
     conditions?: Array<{ type?: string; status?: string }>;

@@ -25,6 +25,16 @@ export function isDistributed(stack: LokiStack): boolean {
   return !sizeProfile(stack.spec.size).singleBinary;
 }
 
+/** Ingesters replicate across zones: a distributed size with `spec.replication.zones`. */
+export function isZoneAware(stack: LokiStack): boolean {
+  return isDistributed(stack) && (stack.spec.replication?.zones?.length ?? 0) > 0;
+}
+
+/** The node label whose value is an ingester's zone (the first zone entry's topologyKey). */
+export function zoneLabel(stack: LokiStack): string | undefined {
+  return isZoneAware(stack) ? stack.spec.replication!.zones![0]!.topologyKey : undefined;
+}
+
 /** spec.replication.factor, or the size's default. */
 export function replicationFactor(stack: LokiStack): number {
   return stack.spec.replication?.factor ?? sizeProfile(stack.spec.size).replicationFactor;

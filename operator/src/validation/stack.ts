@@ -59,14 +59,16 @@ export function validateStack(input: LokiStack, now: Date, options: ValidateStac
       `${factor} copies need at least ${factor} ingesters, but the stack runs ${ingesters} (spec.template.ingester.replicas)`,
     );
   }
+  // Each entry is a node label (topology key) to spread ingesters over, not a zone: how many zones the nodes offer
+  // is not in the spec (the ring places replicas in as many distinct zones as exist, up to the factor).
   const zones = spec.replication?.zones ?? [];
-  if (zones.length > 0 && factor > zones.length) {
-    error(
-      'spec.replication.zones',
-      'InvalidReplicationConfiguration',
-      `replication factor ${factor} needs at least ${factor} zones to place each copy in its own zone, got ${zones.length}`,
-    );
-  }
+  const keys = new Set<string>();
+  zones.forEach((z, i) => {
+    if (keys.has(z.topologyKey)) {
+      error(`spec.replication.zones[${i}].topologyKey`, 'InvalidReplicationConfiguration', `topology key ${JSON.stringify(z.topologyKey)} is listed twice`);
+    }
+    keys.add(z.topologyKey);
+  });
 
   for (const component of SINGLETON_COMPONENTS) {
     const replicas = spec.template?.[component]?.replicas;

@@ -210,6 +210,11 @@ export interface LifecyclerConfig {
   port: number;
   id: string;
   availability_zone: string;
+  /**
+   * Strata extension: when `availability_zone` is empty, read the zone from this file, waiting until it is not
+   * empty (the operator writes the node's zone into a pod annotation that a downward-API volume shows here).
+   */
+  availability_zone_file: string;
 }
 
 export interface IngesterConfig {
@@ -570,6 +575,7 @@ export function defaultConfig(): Config {
         port: 0,
         id: '',
         availability_zone: '',
+        availability_zone_file: '',
       },
       concurrent_flushes: 32,
       flush_check_period: 30 * SECOND,
@@ -913,6 +919,7 @@ export const CONFIG_SPEC = obj('loki.Config', {
       port: int(0, 65535),
       id: str(),
       availability_zone: str(),
+      availability_zone_file: str(),
     }),
     concurrent_flushes: int(1),
     flush_check_period: duration(),

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Config } from '../config/config.js';
 import type { PushTarget } from '../distributor/distributor.js';
@@ -8,7 +9,7 @@ import type { RingKv } from '../ring/kv.js';
 import { Lifecycler } from '../ring/lifecycler.js';
 import { Ring, type RingStatus } from '../ring/ring.js';
 import { streamToken } from '../ring/tokens.js';
-import type { Clock } from '../util/clock.js';
+import { sleep, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { IngesterClient } from './ingester-rpc.js';
 import type { ValidStream } from './ingester.js';
@@ -41,10 +42,10 @@ const RING_NAME = 'ingester';
 export class IngesterRingClient implements IngesterRingHandle {
   readonly ring: Ring;
   private readonly kv: RingKv;
-  private readonly lifecycler: Lifecycler | undefined;
+  private lifecycler: Lifecycler | undefined;
   private flush: (() => Promise<void>) | undefined;
 
-  constructor(opts: IngesterRingOptions) {
+  constructor(private readonly opts: IngesterRingOptions) {
     const lc = opts.config.ingester.lifecycler;
     this.kv = ringKvFromConfig(lc.ring.kvstore, RING_NAME, {
       logger: opts.logger,
@@ -60,24 +61,26 @@ export class IngesterRingClient implements IngesterRingHandle {
       clock: opts.clock,
       logger: opts.logger,
     });
-    if (opts.lifecycle) {
+  }
+
+  async start(): Promise<void> {
+    if (this.opts.lifecycle) {
+      const lc = this.opts.config.ingester.lifecycler;
+      const zone = lc.availability_zone || (lc.availability_zone_file ? await waitForZone(lc.availability_zone_file, this.opts) : '');
       this.lifecycler = new Lifecycler({
         kv: this.kv,
         id: lc.id || hostname(),
-        addr: opts.instanceAddr,
-        zone: lc.availability_zone,
+        addr: this.opts.instanceAddr,
+        zone,
         numTokens: lc.num_tokens,
         heartbeatPeriodMs: lc.heartbeat_period,
         joinAfterMs: lc.join_after,
         flush: () => this.flush?.() ?? Promise.resolve(),
-        clock: opts.clock,
-        logger: opts.logger,
+        clock: this.opts.clock,
+        logger: this.opts.logger,
       });
+      await this.lifecycler.start();
     }
-  }
-
-  async start(): Promise<void> {
-    await this.lifecycler?.start();
     await this.ring.start();
   }
 
@@ -129,5 +132,28 @@ class ReplicatedPush implements PushTarget {
     const out: Rejection[] = [];
     for (const i of [...reported.keys()].sort((a, b) => a - b)) out.push(...reported.get(i)!.rejections);
     return out;
+  }
+}
+
+/**
+ * The zone written into `file` (by the operator, through a pod annotation and a downward-API volume), waiting until
+ * it is there: an ingester must not join a zone-aware ring without its zone. Rechecked every second.
+ */
+export async function waitForZone(file: string, opts: { logger: Logger; pollMs?: number; signal?: AbortSignal }): Promise<string> {
+  let warned = false;
+  for (;;) {
+    let zone = '';
+    try {
+      zone = (await readFile(file, 'utf8')).trim();
+    } catch {
+      // not there yet
+    }
+    if (zone !== '') return zone;
+    if (opts.signal?.aborted) throw new Error(`no availability zone in ${file}`);
+    if (!warned) {
+      opts.logger.info('waiting for this instance\'s availability zone', { file });
+      warned = true;
+    }
+    await sleep(opts.pollMs ?? 1_000);
   }
 }
