@@ -11,7 +11,7 @@ import { Ring, type RingStatus } from '../ring/ring.js';
 import { streamToken } from '../ring/tokens.js';
 import { sleep, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { IngesterClient } from './ingester-rpc.js';
+import { IngesterClient } from './ingester-rpc.js';
 import type { ValidStream } from './ingester.js';
 
 /** The ingester ring as the engine uses it: membership for an ingester, routing for distributors and queriers. */
@@ -119,8 +119,11 @@ class ReplicatedPush implements PushTarget {
   async push(tenant: string, streams: readonly ValidStream[]): Promise<Rejection[]> {
     const keys = streams.map((s) => streamToken(tenant, s.canonical));
     const reported = new Map<number, { from: string; rejections: Rejection[] }>();
+    // Every stream goes to RF ingesters: encode it once, on first use.
+    const encoded: Array<Buffer | undefined> = new Array(streams.length);
+    const encodedStream = (i: number): Buffer => (encoded[i] ??= IngesterClient.encodeStream(streams[i]!));
     await doBatch(this.ring, keys, async (instance, indexes) => {
-      const res = await this.client.push(instance.addr, tenant, indexes.map((i) => streams[i]!));
+      const res = await this.client.push(instance.addr, tenant, indexes.map(encodedStream));
       for (const r of res.rejections) {
         const stream = indexes[r.stream];
         if (stream === undefined) continue;

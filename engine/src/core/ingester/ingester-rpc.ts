@@ -4,6 +4,7 @@ import { EngineError, HTTP_STATUS, type ErrorCode, type Rejection } from '../err
 import type { LabelMatcher } from '../logql/syntax/matcher.js';
 import type { Labels, PushEntry } from '../model.js';
 import type { CallOptions, RpcClient } from '../rpc/client.js';
+import { encodeArrayBody, encodeBody } from '../rpc/codec.js';
 import { labelsFromWire, matchersFromWire, matchersToWire, needTenant, rangeFromWire, type RpcServer } from '../rpc/server.js';
 import type { ChunkRef } from '../storage/chunk-key.js';
 import type { Ingester, ValidStream } from './ingester.js';
@@ -95,14 +96,15 @@ export interface IngesterPushResult {
 export class IngesterClient {
   constructor(private readonly rpc: RpcClient) {}
 
-  async push(addr: string, tenant: string, streams: readonly ValidStream[], opts?: CallOptions): Promise<IngesterPushResult> {
-    const res = await this.rpc.call<{ rejections: WireRejection[] }>(
-      addr,
-      'ingester/push',
-      tenant,
-      { streams: streams.map((s) => ({ labels: s.labels, canonical: s.canonical, entries: s.entries })) },
-      opts,
-    );
+  /** Each stream's CBOR, to encode a stream once however many replicas it is pushed to (see `push`). */
+  static encodeStream(s: ValidStream): Buffer {
+    return encodeBody({ labels: s.labels, canonical: s.canonical, entries: s.entries } satisfies WireStream);
+  }
+
+  /** Pushes streams (or streams already encoded with `encodeStream`) to one ingester. */
+  async push(addr: string, tenant: string, streams: readonly ValidStream[] | readonly Buffer[], opts?: CallOptions): Promise<IngesterPushResult> {
+    const encoded = streams.map((s) => (Buffer.isBuffer(s) ? s : IngesterClient.encodeStream(s)));
+    const res = await this.rpc.call<{ rejections: WireRejection[] }>(addr, 'ingester/push', tenant, encodeArrayBody('streams', encoded), opts);
     return {
       rejections: res.rejections.map((r) => ({
         stream: r.stream,

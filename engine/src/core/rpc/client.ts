@@ -1,6 +1,6 @@
 import { EngineError } from '../errors.js';
 import { sleep } from '../util/clock.js';
-import { CBOR_CONTENT_TYPE, decodeBody, encodeBody, errorFromBody } from './codec.js';
+import { CBOR_CONTENT_TYPE, decodeBody, EncodedBody, encodeBody, errorFromBody } from './codec.js';
 
 /** Path prefix of every internal call: `POST /internal/v1/<method>` (docs/internal-protocol.md). */
 export const RPC_PATH = '/internal/v1/';
@@ -77,7 +77,7 @@ export class RpcClient {
 
   /** `addr` is `host:port` (or a full `http://` URL); `method` e.g. `ingester/push`. */
   async call<Res>(addr: string, method: string, tenant: string | undefined, body: unknown, opts: CallOptions = {}): Promise<Res> {
-    const payload = encodeBody(body);
+    const payload = body instanceof EncodedBody ? body.bytes : encodeBody(body);
     const attempts = opts.idempotent ? this.retries + 1 : 1;
     let last: EngineError | undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {

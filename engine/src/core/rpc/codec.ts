@@ -15,6 +15,32 @@ export function encodeBody(value: unknown): Buffer {
   return encoder.encode(value);
 }
 
+/** A body already encoded as CBOR (the client sends it as it is). */
+export class EncodedBody {
+  constructor(readonly bytes: Buffer) {}
+}
+
+/** CBOR head of a major type (4: array, 5: map, 3: text) with its length, shortest form. */
+function head(major: number, n: number): Buffer {
+  const m = major << 5;
+  if (n < 24) return Buffer.from([m | n]);
+  if (n < 0x100) return Buffer.from([m | 24, n]);
+  if (n < 0x10000) return Buffer.from([m | 25, n >> 8, n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = m | 26;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
+/**
+ * `{<key>: [item, item, …]}` from items encoded once each: a push to several ingesters sends each stream to each of
+ * its replicas, and encoding it once instead of once per replica saves most of the distributor's CBOR work.
+ */
+export function encodeArrayBody(key: string, items: readonly Buffer[]): EncodedBody {
+  const k = Buffer.from(key, 'utf8');
+  return new EncodedBody(Buffer.concat([head(5, 1), head(3, k.length), k, head(4, items.length), ...items]));
+}
+
 export function decodeBody<T>(buf: Uint8Array): T {
   if (buf.length === 0) return undefined as T;
   return encoder.decode(buf) as T;
