@@ -140,7 +140,7 @@ export async function runQueryBench(o: QueryBenchOptions, log: (s: string) => vo
 
 // ── the child ───────────────────────────────────────────────────────────────────────────────────────────────────
 
-const TENANT = 'bench';
+export const TENANT = 'bench';
 const LOOKUP_TENANT = 'lookups';
 const AGENTS = 4;
 /** Time between two lines of one agent: 1 GB spans about 85 minutes. */
@@ -200,7 +200,7 @@ function describe(r: MetricResult): string {
 }
 
 /** Line bytes and lines pushed per stream, to count what a selector covers (all of it is in the query range). */
-type Volumes = Map<string, { labels: Record<string, string>; bytes: number; lines: number }>;
+export type Volumes = Map<string, { labels: Record<string, string>; bytes: number; lines: number }>;
 
 function selectedVolume(volumes: Volumes, selector: string): { bytes: number; lines: number } {
   const matchers = parseMatchers(selector);
@@ -387,20 +387,31 @@ async function runLookups(q: Querier, where: 'memory' | 'store', from: bigint, t
   }
 }
 
-async function child(o: QueryBenchOptions, dir: string): Promise<void> {
-  const t00 = performance.now();
-  const config = loadConfig({ text: benchConfig({ dir, port: 0, walEnabled: false }) });
-  // Not started: no flush timer, so nothing leaves memory until the benchmark flushes it.
-  const engine = new Engine(config, 'all', { logger: nopLogger });
-  engine.state = 'Running';
+/** What `seedCorpus` pushed: sizes, per-stream volumes, and the time span the entries cover. */
+export interface SeededCorpus {
+  lineBytes: number;
+  lines: number;
+  volumes: Volumes;
+  /** The first entry's time; entries run from here for `spanMs`, ending about 10 minutes before `endMs`. */
+  startMs: number;
+  spanMs: number;
+  /** The end of the window that holds every entry (the `nowMs` given). */
+  endMs: number;
+  ingestSeconds: number;
+}
 
-  const nowMs = Date.now();
+/**
+ * Pushes `lineMB` of the seeded corpus (4 shippers, one line per 5 ms each) through the engine's distributor into
+ * tenant `bench`, ending about 10 minutes before `nowMs`. The engine should not be started, so nothing leaves the
+ * ingester's memory until the caller flushes it (`flushToStore`). Shared by the query and distributed benchmarks.
+ */
+export async function seedCorpus(engine: Engine, o: { lineMB: number; seed: number; nowMs: number }): Promise<SeededCorpus> {
   const spanMs = Math.ceil(((o.lineMB * 1e6) / 246 / AGENTS) * (STEP_NS / 1e6));
-  const startMs = nowMs - spanMs - 10 * 60_000;
+  const startMs = o.nowMs - spanMs - 10 * 60_000;
   const agents = Array.from({ length: AGENTS }, (_, i) => new Agent({ seed: o.seed + i, startMs, stepNs: STEP_NS }));
   let lineBytes = 0;
   let lines = 0;
-  let t0 = performance.now();
+  const t0 = performance.now();
   const volumes: Volumes = new Map();
   for (let k = 0; lineBytes < o.lineMB * 1e6; k++) {
     const b = agents[k % AGENTS]!.nextBatch();
@@ -414,8 +425,32 @@ async function child(o: QueryBenchOptions, dir: string): Promise<void> {
     }
     await engine.distributor.push(TENANT, toPushRequest(b));
   }
+  return { lineBytes, lines, volumes, startMs, spanMs, endMs: o.nowMs, ingestSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** Flushes everything in the ingester's memory to the object store; checks nothing is left in memory. */
+export async function flushToStore(engine: Engine): Promise<{ chunks: number; bytes: number; seconds: number }> {
+  const t0 = performance.now();
+  await engine.ingester.flushAll();
+  const seconds = (performance.now() - t0) / 1000;
+  if (engine.ingester.streamCount !== 0) throw new Error(`${engine.ingester.streamCount} streams still in memory after the flush`);
+  const chunks = await engine.store.list(`${TENANT}/`);
+  let bytes = 0;
+  for (const c of chunks) bytes += c.size;
+  return { chunks: chunks.length, bytes, seconds };
+}
+
+async function child(o: QueryBenchOptions, dir: string): Promise<void> {
+  const t00 = performance.now();
+  const config = loadConfig({ text: benchConfig({ dir, port: 0, walEnabled: false }) });
+  // Not started: no flush timer, so nothing leaves memory until the benchmark flushes it.
+  const engine = new Engine(config, 'all', { logger: nopLogger });
+  engine.state = 'Running';
+
+  const nowMs = Date.now();
+  const seeded = await seedCorpus(engine, { lineMB: o.lineMB, seed: o.seed, nowMs });
+  const { lineBytes, lines, volumes, startMs, spanMs, ingestSeconds } = seeded;
   const streams = volumes;
-  const ingestSeconds = (performance.now() - t0) / 1000;
   progress(`  ingested ${(lineBytes / 1e6).toFixed(0)} MB (${lines} lines, ${streams.size} streams) in ${ingestSeconds.toFixed(1)} s`);
 
   const w: Window = { from: BigInt(startMs) * 1_000_000n, through: BigInt(nowMs) * 1_000_000n };
@@ -425,14 +460,9 @@ async function child(o: QueryBenchOptions, dir: string): Promise<void> {
   await runQueries(engine, 'memory', w, o.runs, volumes, queries);
   if (!o.queriesOnly) await runLimited(engine, 'memory', w, limited);
 
-  t0 = performance.now();
-  await engine.ingester.flushAll();
-  const flushSeconds = (performance.now() - t0) / 1000;
-  if (engine.ingester.streamCount !== 0) throw new Error(`${engine.ingester.streamCount} streams still in memory after the flush`);
-  const chunks = await engine.store.list(`${TENANT}/`);
-  let storeBytes = 0;
-  for (const c of chunks) storeBytes += c.size;
-  progress(`  flushed to the filesystem store in ${flushSeconds.toFixed(1)} s (${chunks.length} chunk objects, ${(storeBytes / 1e6).toFixed(0)} MB)`);
+  const stored = await flushToStore(engine);
+  const flushSeconds = stored.seconds;
+  progress(`  flushed to the filesystem store in ${flushSeconds.toFixed(1)} s (${stored.chunks} chunk objects, ${(stored.bytes / 1e6).toFixed(0)} MB)`);
   await runQueries(engine, 'store', w, o.runs, volumes, queries);
   if (!o.queriesOnly) await runLimited(engine, 'store', w, limited);
 
@@ -448,8 +478,8 @@ async function child(o: QueryBenchOptions, dir: string): Promise<void> {
     spanMinutes: spanMs / 60_000,
     ingestSeconds,
     flushSeconds,
-    storeChunks: chunks.length,
-    storeBytes,
+    storeChunks: stored.chunks,
+    storeBytes: stored.bytes,
     lookupStreams: o.lookupStreams,
     queries,
     limited,

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { percentile } from './latency.bench.js';
-import { BEGIN, END, queryTarget, renderSection, writeBenchmarksMd } from './report.js';
+import { BEGIN, END, mergeSections, queryTarget, renderSection, writeBenchmarksMd } from './report.js';
 import type { QueryBenchResult } from './query.bench.js';
 import { summariseProfile, type CpuProfile } from './cpu-profile.js';
 
@@ -31,6 +31,65 @@ describe('bench report', () => {
     writeFileSync(plain, '# Mine\n');
     writeBenchmarksMd(plain, 'R2');
     expect(readFileSync(plain, 'utf8')).toBe(`# Mine\n\n${BEGIN}\n\nR2\n\n${END}\n`);
+  });
+
+  it('merges a partial run into the generated section: its parts replaced or inserted in order, the rest kept', () => {
+    const existing = [
+      '## Results — full run',
+      '',
+      '- Corpus: kept',
+      '',
+      '### Ingest throughput (old)',
+      '',
+      '| old ingest |',
+      '',
+      '### LogQL queries (old)',
+      '',
+      '#### Lookups',
+      '',
+      '| old lookups |',
+      '',
+      'Whole run: 100 s.',
+      '',
+    ].join('\n');
+    const partial = ['### Distributed mode (new)', '', '- Measured later', '', '| new distributed |', '', '### Ingest throughput (new)', '', '| new ingest |', ''].join('\n');
+    const merged = mergeSections(existing, partial);
+    expect(merged).toBe(
+      [
+        '## Results — full run',
+        '',
+        '- Corpus: kept',
+        '',
+        '### Ingest throughput (new)',
+        '',
+        '| new ingest |',
+        '',
+        '### LogQL queries (old)',
+        '',
+        '#### Lookups',
+        '',
+        '| old lookups |',
+        '',
+        '### Distributed mode (new)',
+        '',
+        '- Measured later',
+        '',
+        '| new distributed |',
+        '',
+        'Whole run: 100 s.',
+        '',
+      ].join('\n'),
+    );
+    // Merging into the file keeps the text around the markers; a second partial run replaces its own part again.
+    const file = join(dir, 'BENCHMARKS.md');
+    writeFileSync(file, `# B\n\n${BEGIN}\n\n${existing}\n${END}\n\n## Analysis\n`);
+    writeBenchmarksMd(file, partial, true);
+    writeBenchmarksMd(file, '### Distributed mode (newer)\n\n| newer |\n', true);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('| newer |\n\nWhole run: 100 s.\n\n<!-- END GENERATED -->\n\n## Analysis\n');
+    expect(text).not.toContain('new distributed');
+    expect(text).toContain('| new ingest |');
+    expect(text).toContain('| old lookups |');
   });
 
   it('takes nearest-rank percentiles', () => {

@@ -2,16 +2,18 @@
  * `npm run bench` (= build, then `node engine/dist/bench/run.js [options]`): every benchmark, machine facts, and the
  * generated section of BENCHMARKS.md. See the preamble in report.ts for what each benchmark measures.
  *
- * Options: --only=ingest,latency,memory,chunk,query,compaction  --seconds=N (ingest time bound, default 15)  --query-mb=N (MB
- * of lines for the query benchmark, default 1000)  --profile (JS CPU profile of the engine's main thread during
- * ingest)  --perf (Linux perf of the whole engine process during ingest)  --no-write. --only, --profile and --perf imply --no-write; --profile and --perf without --only run the ingest
- * benchmark alone.
+ * Options: --only=ingest,latency,memory,chunk,query,compaction,distributed  --seconds=N (ingest time bound, default 15)
+ * --query-mb=N (MB of lines for the query and distributed benchmarks, default 1000)  --profile (JS CPU profile of the
+ * engine's main thread during ingest)  --perf (Linux perf of the whole engine process during ingest)  --no-write.
+ * A full run rewrites the generated section of BENCHMARKS.md; a run with --only merges its parts into it (the other
+ * parts' numbers stay). --profile and --perf imply --no-write, and without --only run the ingest benchmark alone.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkCorpus, runChunkBench } from './chunk.bench.js';
 import { DEFAULT_COMPACTION_BENCH, runCompactionBench } from './compaction.bench.js';
+import { DEFAULT_DISTRIBUTED_BENCH, runDistributedBench } from './distributed.bench.js';
 import { formatSummary } from './cpu-profile.js';
 import { ENGINE_ROOT, installCleanup, REPO_ROOT } from './engine-process.js';
 import { prepareCorpus, runIngest, type IngestResult, type PreparedCorpus } from './ingest.bench.js';
@@ -19,9 +21,9 @@ import { runLatency } from './latency.bench.js';
 import { formatFacts, machineBusy, machineFacts } from './machine.js';
 import { runMemory } from './memory.bench.js';
 import { runQueryBench } from './query.bench.js';
-import { renderSection, writeBenchmarksMd, type BenchResults } from './report.js';
+import { renderPartialSection, renderSection, writeBenchmarksMd, type BenchPart, type BenchResults } from './report.js';
 
-const ALL = ['ingest', 'latency', 'memory', 'chunk', 'query', 'compaction'] as const;
+const ALL = ['ingest', 'latency', 'memory', 'chunk', 'query', 'compaction', 'distributed'] as const satisfies readonly BenchPart[];
 type Part = (typeof ALL)[number];
 
 interface Args {
@@ -31,10 +33,12 @@ interface Args {
   profile: boolean;
   perf: boolean;
   write: boolean;
+  /** Some parts only: merged into the generated section instead of replacing it. */
+  partial: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { only: new Set(ALL), seconds: 15, queryMB: QUERY_MB, profile: false, perf: false, write: true };
+  const a: Args = { only: new Set(ALL), seconds: 15, queryMB: QUERY_MB, profile: false, perf: false, write: true, partial: false };
   let onlyGiven = false;
   for (const arg of argv) {
     const [k, v] = arg.replace(/^--?/, '').split('=', 2) as [string, string | undefined];
@@ -44,8 +48,7 @@ function parseArgs(argv: readonly string[]): Args {
         for (const p of parts) if (!(ALL as readonly string[]).includes(p)) throw new Error(`--only: unknown part "${p}" (${ALL.join(', ')})`);
         a.only = new Set(parts as Part[]);
         onlyGiven = true;
-        // A partial run would replace the whole generated section with part of it.
-        a.write = false;
+        a.partial = true;
         break;
       }
       case 'seconds':
@@ -93,6 +96,11 @@ const GC_FLAG = '--external-memory-accounted-in-global-limit';
 
 const log = (s: string): void => void process.stdout.write(s + '\n');
 
+/** A bullet at the top of a part's subsection: how it was measured. */
+function note(results: BenchResults, part: Part, ...text: string[]): void {
+  ((results.notes ??= {})[part] ??= []).push(...text);
+}
+
 /** Ingest and latency share one prepared corpus (~500 MB of bodies), released when this returns. */
 async function runHttp(args: Args, results: BenchResults): Promise<void> {
   if (!args.only.has('ingest') && !args.only.has('latency')) return;
@@ -134,7 +142,7 @@ async function runHttp(args: Args, results: BenchResults): Promise<void> {
       }
     }
     results.ingest = ingest;
-    results.settings.push(
+    note(results, 'ingest',
       `Ingest: ${AGENTS} concurrent keep-alive clients, ${args.seconds} s per format after 5 warm-up batches per client; engine config: single binary, ` +
         'filesystem store, schema v13, lz4-256k chunks (256 KiB blocks, 1.5 MiB target), WAL fsync always' +
         (args.profile || args.perf ? ' — PROFILED (numbers are not comparable)' : '') +
@@ -154,13 +162,13 @@ async function runHttp(args: Args, results: BenchResults): Promise<void> {
       `latency at ${l.offeredMBps} MB/s (${l.requests} requests, ${l.errors} errors): p50 ${l.p50.toFixed(0)} ms, ` +
         `p90 ${l.p90.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms, max ${l.max.toFixed(0)} ms; engine ${(l.engineCores * 100).toFixed(0)}% of a core`,
     );
-    results.settings.push(
+    note(results, 'latency',
       `Latency: protobuf batches offered at ${LATENCY_RATE / 1e6} MB/s of lines for ${LATENCY_SECONDS} s after 8 warm-up batches, each sent on schedule on its own keep-alive connection.`,
     );
   }
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   installCleanup();
   const t0 = performance.now();
@@ -201,7 +209,7 @@ async function main(): Promise<void> {
         `chunk ${c.encoding.padEnd(8)}: ratio ${c.ratio.toFixed(2)}, encode ${c.encodeMBps.toFixed(0)} MB/s, decode ${c.decodeMBps.toFixed(0)} MB/s`,
       );
     }
-    results.settings.push(
+    note(results, 'chunk',
       `Chunks: ${(cc.lineBytes / 1e6).toFixed(0)} MB of lines (${cc.lines} entries, ${(CHUNK_BYTES_PER_FORMAT / 1e6).toFixed(0)} MB per format); each figure is the best of at least 5 runs (and at least 1 s of runs).`,
     );
   }
@@ -217,7 +225,7 @@ async function main(): Promise<void> {
       { lineMB: args.queryMB, seed: SEED, lookupStreams: 0, runs: 1, v8Flags: [GC_FLAG], queriesOnly: true },
       (s) => log(s),
     );
-    results.settings.push(
+    note(results, 'query',
       `Queries: ${(q.lineBytes / 1e6).toFixed(0)} MB of lines from the same corpus generator (seed ${SEED}, ${q.streams} streams, one line per 5 ms ` +
         `per shipper), pushed through the distributor into an in-process engine (WAL off; lz4-256k chunks, 256 KiB blocks, 1.5 MiB target), ` +
         `queried while in the ingester's memory, then flushed to the filesystem store (${q.storeChunks} chunk objects, ${(q.storeBytes / 1e6).toFixed(0)} MB) ` +
@@ -237,10 +245,36 @@ async function main(): Promise<void> {
       `compaction: ${c.entriesPerSecond.toFixed(0)} index entries/s (${c.entriesPerCpuSecond.toFixed(0)} per CPU-second); retention over ` +
         `${c.retentionChunks} chunks: mark ${c.markSeconds.toFixed(2)} s, sweep ${c.sweepSeconds.toFixed(2)} s`,
     );
-    results.settings.push(
+    note(results, 'compaction',
       `Compactor: ${c.files} index files of one table and tenant (${c.indexEntries} index entries, streams shared between files) merged by ` +
         `one compactor run on the filesystem store; retention: ${c.retentionChunks} chunk objects (16-byte bodies) in 10 daily tables, all past ` +
         `retention, marked by one run and swept by the next after retention_delete_delay (set-up ${c.setupSeconds.toFixed(0)} s, not counted).`,
+    );
+  }
+
+  if (args.only.has('distributed')) {
+    const d = await runDistributedBench({ ...DEFAULT_DISTRIBUTED_BENCH, lineMB: args.queryMB, seed: SEED }, (s) => log(s));
+    results.distributed = d;
+    const [cluster, single] = d.push;
+    log(
+      `distributed: 1 → 2 queriers ${d.queries[0]!.wallSeconds.toFixed(2)} → ${d.queries[1]!.wallSeconds.toFixed(2)} s (${d.speedUp.toFixed(2)}×); ` +
+        `cache hit ${d.cache.hitMedianMs.toFixed(1)} ms; push RF 3 ${cluster!.wallMBps.toFixed(1)} MB/s (${cluster!.mbPerCpuSecond.toFixed(1)} MB/CPU-s) vs single binary ` +
+        `${single!.wallMBps.toFixed(1)} MB/s (${single!.mbPerCpuSecond.toFixed(1)} MB/CPU-s)` +
+        (d.mismatches.length > 0 ? `; FAILED: ${d.mismatches.length} answer(s) differ from the single binary's` : '; answers identical to the single binary'),
+    );
+    note(
+      results,
+      'distributed',
+      `Read path: the corpus generator (seed ${SEED}) writes ${(d.lineBytes / 1e6).toFixed(0)} MB of lines to a filesystem store exactly as the query ` +
+        `benchmark does, ending 3.5 h ago so queriers skip ingesters (\`query_ingesters_within\` 3h) and read the store, the index through the index ` +
+        `gateway. Processes (\`node engine/dist/main.js -target=…\`, default settings unless stated): etcd, index-gateway, query-scheduler, ` +
+        `query-frontend (\`split_queries_by_interval: ${d.splitMinutes}m\`, ${d.shards} shards, results cache on), and 1 then 2 queriers ` +
+        `(\`max_concurrent\` 4 each) pulling from the scheduler. CPU-seconds are utime + stime of each process from /proc. The single-binary row ` +
+        `is an engine over the same store evaluating the same query in its own process (no HTTP), whose answer the frontend's must equal.`,
+      `Write path: a distributor and 3 ingesters (etcd ring, \`replication_factor: 3\`, WAL on, fsync before acknowledging, lz4-256k chunks), ` +
+        `${DEFAULT_DISTRIBUTED_BENCH.pushClients} keep-alive clients pushing pre-encoded protobuf batches of the ingest corpus for ` +
+        `${DEFAULT_DISTRIBUTED_BENCH.pushSeconds} s after 5 warm-up batches each; then one single binary (WAL fsync always) pushed the same way. ` +
+        `Every process shares the machine's 2 cores with the clients.`,
     );
   }
 
@@ -250,18 +284,20 @@ async function main(): Promise<void> {
     `Other work on the machine: CPUs ${(facts.busyBefore * 100).toFixed(0)}% busy just before the run and ${(busyAfter * 100).toFixed(0)}% just after it ` +
       `(1-minute load average ${facts.load1} at the start, ${(Math.round(loadavg()[0]! * 100) / 100).toString()} at the end).`,
   );
-  const section = renderSection(results);
+  const section = args.partial ? renderPartialSection(results, `npm run bench -- ${process.argv.slice(2).join(' ')}`) : renderSection(results);
   log('');
   log(section);
   if (args.write) {
     const file = join(REPO_ROOT, 'BENCHMARKS.md');
-    writeBenchmarksMd(file, section);
-    log(`wrote ${file}`);
+    writeBenchmarksMd(file, section, args.partial);
+    log(`${args.partial ? 'merged into' : 'wrote'} ${file}`);
   }
+  // A wrong answer is a failure, after its numbers were written down.
+  return results.distributed !== undefined && results.distributed.mismatches.length > 0 ? 1 : 0;
 }
 
 main().then(
-  () => process.exit(0),
+  (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

@@ -40,6 +40,14 @@ import { ENGINE } from '../tokens.js';
 
 const SIX_HOURS_MS = 6 * 3_600_000;
 
+/** `Cache-Control: no-cache` (one of the header's comma-separated directives, any case). */
+function noCache(req: FastifyRequest): boolean {
+  const h = req.headers['cache-control'];
+  return (Array.isArray(h) ? h : [h ?? ''])
+    .flatMap((v) => v.split(','))
+    .some((d) => d.trim().toLowerCase() === 'no-cache');
+}
+
 function addStats(into: QueryStats, from: QueryStats): void {
   for (const k of Object.keys(into) as Array<keyof QueryStats>) into[k] += from[k];
 }
@@ -84,7 +92,7 @@ export class QueryController {
           ? []
           : await withDeadline(
               this.engine.frontend
-                ? this.viaFrontend(tenants, { expr, start: clamped.start, end, step: 0n, interval, direction, limit }, stats).then(asStreams)
+                ? this.viaFrontend(req, tenants, { expr, start: clamped.start, end, step: 0n, interval, direction, limit }, stats).then(asStreams)
                 : selectLogsForTenants(this.engine.querier, tenants, { expr, from: clamped.start, through: end, direction, limit, interval, deadline, shard }, stats),
               limits.query_timeout,
             );
@@ -114,7 +122,7 @@ export class QueryController {
       }
     }
     const result = this.engine.frontend
-      ? await withDeadline(this.viaFrontend(tenants, { expr, start, end, step, interval: 0n, direction, limit }, stats).then(asMetric), limits.query_timeout)
+      ? await withDeadline(this.viaFrontend(req, tenants, { expr, start, end, step, interval: 0n, direction, limit }, stats).then(asMetric), limits.query_timeout)
       : await this.evaluate(tenants, { expr, start, end, step }, limits.max_query_series, deadline, stats, limits.query_timeout, shard);
     sendJson(reply, metricResponse(result, stats, process.hrtime.bigint() - started));
   }
@@ -150,9 +158,12 @@ export class QueryController {
     sendJson(reply, metricResponse(result, stats, process.hrtime.bigint() - started));
   }
 
-  /** A range query through the query-frontend (processes that run it): split, sharded, cached, sent on. */
-  private async viaFrontend(tenants: readonly string[], q: RangeQuery, stats: QueryStats): Promise<QueryResult> {
-    const r = await this.engine.frontend!.queryRange(tenants.join('|'), q);
+  /**
+   * A range query through the query-frontend (processes that run it): split, sharded, cached, sent on. A request
+   * with `Cache-Control: no-cache` neither reads nor writes the results cache, as in Loki.
+   */
+  private async viaFrontend(req: FastifyRequest, tenants: readonly string[], q: RangeQuery, stats: QueryStats): Promise<QueryResult> {
+    const r = await this.engine.frontend!.queryRange(tenants.join('|'), q, { noCache: noCache(req) });
     addStats(stats, r.stats);
     return r.result;
   }
