@@ -37,6 +37,10 @@ async function main(argv: string[]): Promise<void> {
   const host = config.server.http_listen_address || '0.0.0.0';
   await app.listen(config.server.http_listen_port, host);
   logger.info('Strata started', { target, http: `${host}:${config.server.http_listen_port}` });
+  if (engine.components.has('ruler')) {
+    // Accepted so deployments that name it start, but this version evaluates no rules: say so instead of pretending.
+    logger.warn('the ruler component is not implemented in this version: no recording or alerting rules are evaluated');
+  }
 
   let stopping = false;
   const shutdown = (signal: string): void => {
