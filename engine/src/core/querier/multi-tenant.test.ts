@@ -26,6 +26,9 @@ describe('resolveTenants', () => {
 
   it("refuses several tenants when disabled, and a missing header, with Loki's messages", () => {
     expect(() => resolveTenants('a|b', true, false)).toThrow(MULTIPLE_ORG_IDS);
+    // Loki validates and de-duplicates first: `a|a` is one tenant, and a bad ID is reported as such.
+    expect(resolveTenants('a|a', true, false)).toEqual(['a']);
+    expect(() => resolveTenants('a|b/c', true, false)).toThrow("tenant ID 'b/c' contains unsupported character '/'");
     expect(() => resolveTenants(undefined, true, true)).toThrow('no org id');
   });
 });

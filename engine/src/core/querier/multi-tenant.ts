@@ -25,10 +25,11 @@ export function resolveTenants(header: string | string[] | undefined, authEnable
   if (!authEnabled) return [DEFAULT_TENANT];
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined || value === '') throw new EngineError('unauthorized', 'no org id');
-  const parts = value.split('|');
-  if (parts.length === 1) return [validateTenantId(value)];
-  if (!multiTenantEnabled) throw badRequest(MULTIPLE_ORG_IDS);
-  return [...new Set(parts.map(validateTenantId))].sort();
+  // As Loki: every ID is validated and duplicates dropped first, so `a|a` is tenant `a` and a bad ID is reported
+  // as such even when multi-tenant queries are off.
+  const tenants = [...new Set(value.split('|').map(validateTenantId))].sort();
+  if (tenants.length > 1 && !multiTenantEnabled) throw badRequest(MULTIPLE_ORG_IDS);
+  return tenants;
 }
 
 /**
