@@ -39,9 +39,6 @@ import { IngesterRingClient, type IngesterRingHandle } from './ingester/ingester
 import type { RingStatus } from './ring/ring.js';
 import { buildCompactor, buildReadFilter, type Compactor } from './compactor/compactor.js'; // compactor (ADR 0009)
 
-/** The targets Strata accepts (Loki's module names): one component, a simple-scalable group, or `all`. */
-export const TARGETS = KNOWN_TARGETS;
-export type Target = (typeof KNOWN_TARGETS)[number];
 
 export { COMPONENTS };
 export type Component = (typeof COMPONENTS)[number];

@@ -281,36 +281,48 @@ export class MemChunk {
   }
 
   private blockSource(b: CutBlock, i: number, sync: boolean): BlockSource {
-    const raw = b.raw;
     const compressed = b.compressed;
-    const size = b.uncompressedSize;
-    const label = `block ${i}`;
-    const fail = (e: unknown) =>
-      new EngineError('internal', `${label}: ${this.encoding} decompression failed: ${(e as Error).message}`);
-    return {
-      minTs: b.minTs,
-      maxTs: b.maxTs,
-      sorted: true,
-      label,
-      load: sync
+    return codecBlockSource(this.codec, `block ${i}`, b, compressed ?? b.raw!, compressed !== undefined, b.uncompressedSize, sync);
+  }
+}
+
+/**
+ * A block as a read source: `data` decompressed with `codec` when `compressed` (on this thread with `sync`, else
+ * on the libuv pool), else returned as it is. Shared by in-memory chunks and chunks sent by an ingester.
+ */
+export function codecBlockSource(
+  codec: Codec,
+  label: string,
+  bounds: { minTs: bigint; maxTs: bigint },
+  data: Buffer,
+  compressed: boolean,
+  size: number,
+  sync: boolean,
+): BlockSource {
+  const fail = (e: unknown) => new EngineError('internal', `${label}: ${codec.name} decompression failed: ${(e as Error).message}`);
+  return {
+    minTs: bounds.minTs,
+    maxTs: bounds.maxTs,
+    sorted: true,
+    label,
+    load: !compressed
+      ? () => data
+      : sync
         ? () => {
-            if (compressed === undefined) return raw!;
             try {
-              return this.codec.decompressSync(compressed, size);
+              return codec.decompressSync(data, size);
             } catch (e) {
               throw fail(e);
             }
           }
         : async () => {
-            if (compressed === undefined) return raw!;
             try {
-              return await this.codec.decompress(compressed, size);
+              return await codec.decompress(data, size);
             } catch (e) {
               throw fail(e);
             }
           },
-    };
-  }
+  };
 }
 
 const MIN_TS = -(1n << 63n);

@@ -1,7 +1,7 @@
 import { EngineError } from '../errors.js';
 import type { BlockSource } from './block-reader.js';
 import { codecFor, isChunkEncoding, type Codec } from './codec.js';
-import type { WireBlock } from './mem-chunk.js';
+import { codecBlockSource, type WireBlock } from './mem-chunk.js';
 
 /** What a read needs from a chunk held in memory: a local MemChunk, or a snapshot of one sent by an ingester. */
 export interface ReadableChunk {
@@ -45,33 +45,6 @@ export class WireChunk implements ReadableChunk {
   }
 
   blockSources(sync = false): BlockSource[] {
-    return this.data.blocks.map((b, i) => {
-      const label = `remote block ${i}`;
-      const fail = (e: unknown) => new EngineError('internal', `${label}: ${this.data.encoding} decompression failed: ${(e as Error).message}`);
-      const codec = this.codec;
-      return {
-        minTs: b.minTs,
-        maxTs: b.maxTs,
-        sorted: true,
-        label,
-        load: !b.compressed
-          ? () => b.data
-          : sync
-            ? () => {
-                try {
-                  return codec.decompressSync(b.data, b.size);
-                } catch (e) {
-                  throw fail(e);
-                }
-              }
-            : async () => {
-                try {
-                  return await codec.decompress(b.data, b.size);
-                } catch (e) {
-                  throw fail(e);
-                }
-              },
-      };
-    });
+    return this.data.blocks.map((b, i) => codecBlockSource(this.codec, `remote block ${i}`, b, b.data, b.compressed, b.size, sync));
   }
 }

@@ -1,6 +1,6 @@
 import { EngineError } from '../errors.js';
 import { LiteralBinaryNode, VectorBinaryNode } from '../logql/engine/binary.js';
-import { ConstantVectorNode } from '../logql/engine/evaluator.js';
+import { ConstantVectorNode, sortsByValue } from '../logql/engine/evaluator.js';
 import { seriesLimitError, type MatrixSeries, type MetricResult } from '../logql/engine/index.js';
 import { LabelReplaceNode } from '../logql/engine/label-replace.js';
 import { EMPTY_METRIC, MetricTable, compareLabels, type Metric } from '../logql/engine/labels.js';
@@ -118,16 +118,3 @@ export async function evaluatePlan(
   return { type: 'matrix', series: [...byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels)) };
 }
 
-/** Loki keeps an instant query's order only when the query asks for sort/sort_desc (as the engine's evaluate). */
-export function sortsByValue(e: SampleExpr): boolean {
-  switch (e.kind) {
-    case 'vector_aggregation':
-      return e.op === 'sort' || e.op === 'sort_desc' || sortsByValue(e.inner);
-    case 'binary':
-      return sortsByValue(e.lhs) || sortsByValue(e.rhs);
-    case 'label_replace':
-      return sortsByValue(e.inner);
-    default:
-      return false;
-  }
-}

@@ -4,7 +4,7 @@ import { seriesLimitError, type MetricResult } from '../logql/engine/index.js';
 import type { SampleExpr } from '../logql/syntax/ast.js';
 import { printExpr } from '../logql/syntax/printer.js';
 import { NS_PER_MS } from '../model.js';
-import { newStats, type LogStream, type QueryStats } from '../querier/querier.js';
+import { addStats, newStats, type LogStream, type QueryStats } from '../querier/querier.js';
 import type { SchemaConfig } from '../storage/schema.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { Limiter } from './limiter.js';
@@ -73,15 +73,6 @@ const newSummary = (): FrontendSummary => ({
   shardFallbacks: 0,
   cache: { requests: 0, hits: 0, stored: 0, queryLengthServedNs: 0n },
 });
-
-function addStats(into: QueryStats, from: QueryStats): void {
-  into.chunksFetched += from.chunksFetched;
-  into.memoryChunksRead += from.memoryChunksRead;
-  into.chunkBytes += from.chunkBytes;
-  into.ingesterStreams += from.ingesterStreams;
-  into.storeStreams += from.storeStreams;
-  into.entriesScanned += from.entriesScanned;
-}
 
 /** The smallest offset of the query's range aggregations (negative offsets read data after the step). */
 function minOffset(e: SampleExpr): bigint {

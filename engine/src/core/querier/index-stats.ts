@@ -1,4 +1,5 @@
-import { readBlocks, type ChunkEntry } from '../chunk/block-reader.js';
+import { readBlocks } from '../chunk/block-reader.js';
+import { mergeDedup } from './querier.js';
 import type { IndexSource } from '../index/index-gateway.js';
 import type { IndexStats } from '../index/index-reader.js';
 import type { IngesterReader } from '../ingester/memory-stream.js';
@@ -56,7 +57,8 @@ export class IndexStatsReader {
     for (const s of memory) {
       let u = byFp.get(s.fingerprint);
       const parts = await Promise.all(s.chunks.map((c) => readBlocks(c.chunk.blockSources(), c.chunk.withMetadata, from, through + 1n, 'forward')));
-      for (const e of uniqueEntries(parts)) {
+      // Replicas of a stream (distributed mode) and a chunk re-cut after a WAL replay hold the same entries: once each.
+      for (const e of mergeDedup(parts, true)) {
         // A flushed chunk still retained in memory is in the index too: its entries fall inside one of its chunks.
         if (u !== undefined && u.chunks.some((c) => e.ts >= c.from && e.ts <= c.through)) continue;
         if (u === undefined) {
@@ -141,34 +143,4 @@ export function bytesIn(u: StreamUsage, from: bigint, through: bigint): { bytes:
     }
   }
   return { bytes, entries };
-}
-
-/**
- * The entries of a stream's memory chunks in timestamp order, each once: replicas of a stream (distributed mode)
- * and a chunk re-cut after a WAL replay hold the same entries.
- */
-function uniqueEntries(parts: ChunkEntry[][]): ChunkEntry[] {
-  const all = parts.length === 1 ? parts[0]! : parts.flat().sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
-  if (parts.length === 1) return all;
-  const out: ChunkEntry[] = [];
-  let groupStart = 0;
-  for (const e of all) {
-    if (out.length > 0 && out[out.length - 1]!.ts !== e.ts) groupStart = out.length;
-    let dup = false;
-    for (let i = groupStart; i < out.length; i++) {
-      const o = out[i]!;
-      if (o.line.equals(e.line) && sameMetadata(o.metadata, e.metadata)) {
-        dup = true;
-        break;
-      }
-    }
-    if (!dup) out.push(e);
-  }
-  return out;
-}
-
-function sameMetadata(a: ChunkEntry['metadata'], b: ChunkEntry['metadata']): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return (a?.length ?? 0) === 0 && (b?.length ?? 0) === 0;
-  return a.every(([k, v], i) => b[i]![0] === k && b[i]![1] === v);
 }

@@ -479,6 +479,16 @@ function applyReadFilter(streams: StreamSource[], rf: TenantReadFilter): StreamS
   return out;
 }
 
+/** Adds one query's stats into another's (sub-queries into their query). */
+export function addStats(into: QueryStats, from: QueryStats): void {
+  into.chunksFetched += from.chunksFetched;
+  into.memoryChunksRead += from.memoryChunksRead;
+  into.chunkBytes += from.chunkBytes;
+  into.ingesterStreams += from.ingesterStreams;
+  into.storeStreams += from.storeStreams;
+  into.entriesScanned += from.entriesScanned;
+}
+
 export const newStats = (): QueryStats => ({
   chunksFetched: 0,
   memoryChunksRead: 0,
@@ -571,7 +581,7 @@ class Prefetch<I, T> {
 }
 
 /** Merges entry lists (each ordered for the direction) and drops entries identical in timestamp, line and metadata. */
-function mergeDedup(parts: ChunkEntry[][], forward: boolean): ChunkEntry[] {
+export function mergeDedup(parts: ChunkEntry[][], forward: boolean): ChunkEntry[] {
   if (parts.length === 0) return [];
   let out = parts[0]!;
   for (let i = 1; i < parts.length; i++) out = mergeTwo(out, parts[i]!, forward);

@@ -8,7 +8,7 @@ import { evaluate, INSTANT_LOG_QUERY, maxRangeInterval, type MetricQuery, type M
 import type { Expr, SampleExpr } from '../../core/logql/syntax/ast.js';
 import { NS_PER_MS } from '../../core/model.js';
 import { DEADLINE_EXCEEDED, Deadline } from '../../core/querier/deadline.js';
-import { newStats, type QueryStats } from '../../core/querier/querier.js';
+import { addStats, newStats, type QueryStats } from '../../core/querier/querier.js';
 import {
   param,
   params,
@@ -48,9 +48,6 @@ function noCache(req: FastifyRequest): boolean {
     .some((d) => d.trim().toLowerCase() === 'no-cache');
 }
 
-function addStats(into: QueryStats, from: QueryStats): void {
-  for (const k of Object.keys(into) as Array<keyof QueryStats>) into[k] += from[k];
-}
 
 /** Loki's read API over the querier: log queries, labels, label values and series (GET and POST forms). */
 @Controller()

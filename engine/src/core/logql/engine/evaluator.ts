@@ -148,7 +148,7 @@ export class ConstantVectorNode implements StepNode {
 }
 
 /** Loki keeps an instant query's order only when the query asks for sort/sort_desc. */
-function sortsByValue(e: SampleExpr): boolean {
+export function sortsByValue(e: SampleExpr): boolean {
   switch (e.kind) {
     case 'vector_aggregation':
       return e.op === 'sort' || e.op === 'sort_desc' || sortsByValue(e.inner);
