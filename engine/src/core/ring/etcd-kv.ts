@@ -15,6 +15,7 @@ import type { EtcdConfig } from '../config/config-schema.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import { backoffDelay, RingKvError, type BackoffOptions, type RingKv, type RingKvWatch } from './kv.js';
 import { decodeInstanceDesc, encodeInstanceDesc, type InstanceDesc } from './model.js';
+import { WatchLoop } from './watch-loop.js';
 
 export interface EtcdKvOptions {
   etcd: EtcdConfig;
@@ -145,36 +146,18 @@ export class EtcdKv implements RingKv {
   }
 }
 
-class EtcdRingWatch implements RingKvWatch {
-  readonly synced: Promise<void>;
-  private resolveSynced!: () => void;
-  private stopped = false;
-  private wake: (() => void) | undefined;
-  private loop: Promise<void> = Promise.resolve();
-
+class EtcdRingWatch extends WatchLoop {
   constructor(
     private readonly kv: EtcdKv,
-    private readonly onSnapshot: (instances: InstanceDesc[]) => void,
-    private readonly logger: Logger,
-    private readonly backoff: BackoffOptions,
-    private readonly onStopped: () => void,
+    onSnapshot: (instances: InstanceDesc[]) => void,
+    logger: Logger,
+    backoff: BackoffOptions,
+    onStopped: () => void,
   ) {
-    this.synced = new Promise((resolve) => (this.resolveSynced = resolve));
+    super(onSnapshot, logger, backoff, onStopped);
   }
 
-  start(): void {
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.wake?.();
-    await this.loop;
-    this.onStopped();
-  }
-
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     for (let failures = 0; !this.stopped; ) {
       try {
         const { records, revision } = await this.kv.listWithRevision();
@@ -225,30 +208,6 @@ class EtcdRingWatch implements RingKvWatch {
       watcher.on('error', (err: unknown) => finish(err ?? new RingKvError('etcd cancelled the ring watch')));
       watcher.on('end', () => finish(new RingKvError('the etcd ring watch ended')));
       if (this.stopped) finish();
-    });
-  }
-
-  private emit(records: Map<string, InstanceDesc>): void {
-    this.guard(() => this.onSnapshot([...records.values()]));
-  }
-
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.logger.error('ring watch handler failed', { err });
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(t);
-        this.wake = undefined;
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.wake = done;
     });
   }
 }

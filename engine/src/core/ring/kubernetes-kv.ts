@@ -25,6 +25,7 @@ import {
 import { nopLogger, type Logger } from '../util/logger.js';
 import { backoffDelay, RingKvError, type BackoffOptions, type RingKv, type RingKvWatch } from './kv.js';
 import { decodeInstanceDesc, encodeInstanceDesc, type InstanceDesc } from './model.js';
+import { WatchLoop } from './watch-loop.js';
 
 export const RING_NAME_LABEL = 'ring.strata.dev/name';
 export const RING_PREFIX_LABEL = 'ring.strata.dev/prefix';
@@ -310,38 +311,24 @@ function isQuietEnd(err: unknown): boolean {
   return err === null || err === undefined || (err instanceof Error && err.name === 'TimeoutError') || (err as { name?: string })?.name === 'TimeoutError';
 }
 
-class LeaseWatch implements RingKvWatch {
-  readonly synced: Promise<void>;
-  private resolveSynced!: () => void;
-  private stopped = false;
+class LeaseWatch extends WatchLoop {
   private controller: AbortController | undefined;
-  private wake: (() => void) | undefined;
-  private loop: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly kv: KubernetesKv,
-    private readonly onSnapshot: (instances: InstanceDesc[]) => void,
-    private readonly logger: Logger,
-    private readonly backoff: BackoffOptions,
-    private readonly onStopped: () => void,
+    onSnapshot: (instances: InstanceDesc[]) => void,
+    logger: Logger,
+    backoff: BackoffOptions,
+    onStopped: () => void,
   ) {
-    this.synced = new Promise((resolve) => (this.resolveSynced = resolve));
+    super(onSnapshot, logger, backoff, onStopped);
   }
 
-  start(): void {
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+  protected override interrupt(): void {
     this.controller?.abort();
-    this.wake?.();
-    await this.loop;
-    this.onStopped();
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     let failures = 0;
     let records = new Map<string, InstanceDesc>();
     let version = '';
@@ -429,26 +416,6 @@ class LeaseWatch implements RingKvWatch {
         },
         (err: unknown) => onDone(err ?? new RingKvError('the ring watch could not start')),
       );
-    });
-  }
-
-  private emit(records: Map<string, InstanceDesc>): void {
-    try {
-      this.onSnapshot([...records.values()]);
-    } catch (err) {
-      this.logger.error('ring watch handler failed', { err });
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(t);
-        this.wake = undefined;
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.wake = done;
     });
   }
 }
