@@ -43,13 +43,11 @@ describe('distributed mode: etcd ring, 3 ingesters with RF 3', () => {
     etcd = await EtcdServer.start();
     dir = tempDir('strata-dist-');
     cluster = new Cluster({ dir, etcdEndpoint: etcd.url });
-    cluster.extra = `
-limits_config:
+    cluster.limits = `
   split_queries_by_interval: 5m
   max_entries_limit_per_query: 1000000
   max_query_parallelism: 512
-  tsdb_max_query_parallelism: 512
-`;
+  tsdb_max_query_parallelism: 512`;
     await cluster.reserve(['index-gateway', 'query-scheduler', ...INGESTERS, 'distributor', 'querier', 'query-frontend', 'compactor']);
     const reader = `
 storage_config:

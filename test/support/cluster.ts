@@ -2,6 +2,7 @@
 // object store and one ring store (etcd). Used by the distributed-mode suites.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ringNodeConfig } from '../../engine/src/bench/engine-process.js';
 import { EngineProcess, freePort, waitFor } from './engine.js';
 
 export interface NodeSpec {
@@ -21,8 +22,8 @@ export interface ClusterOptions {
 
 /** Ports are chosen up front so every node's config can name the others (index gateway, scheduler). */
 export class Cluster {
-  /** Extra YAML for every node started from now on (after the options' `extra`). */
-  extra = '';
+  /** YAML lines inside `limits_config:` (indented 2 spaces) for every node started from now on. */
+  limits = '';
   readonly nodes = new Map<string, EngineProcess>();
   private readonly ports = new Map<string, number>();
 
@@ -54,49 +55,18 @@ export class Cluster {
 
   config(spec: NodeSpec): string {
     const { dir, etcdEndpoint } = this.opts;
-    const own = join(dir, spec.name);
-    return `
-target: ${spec.target}
-auth_enabled: true
-server:
-  http_listen_address: 127.0.0.1
-  http_listen_port: ${this.port(spec.name)}
-  log_level: warn
-common:
-  path_prefix: ${own}
-  replication_factor: 3
-  storage:
-    filesystem:
-      chunks_directory: ${dir}/store/chunks
-      rules_directory: ${dir}/store/rules
-  ring:
-    kvstore:
-      store: etcd
-      prefix: strata-test/
-      etcd:
-        endpoints: [${etcdEndpoint}]
-schema_config:
-  configs:
-    - from: "2020-01-01"
-      store: tsdb
-      object_store: filesystem
-      schema: v13
-      index:
-        prefix: index_
-        period: 24h
-ingester:
-  lifecycler:
-    id: ${spec.name}
-    address: 127.0.0.1
-    heartbeat_period: 1s
-    join_after: 0s
-    ring:
-      heartbeat_timeout: 4s
-  wal:
-    dir: ${own}/wal
-${this.opts.extra ?? ''}
-${this.extra}
-${spec.extra ?? ''}`;
+    return ringNodeConfig({
+      target: spec.target,
+      port: this.port(spec.name),
+      dir: join(dir, spec.name),
+      storeDir: join(dir, 'store'),
+      etcdUrl: etcdEndpoint,
+      ringPrefix: 'strata-test/',
+      id: spec.name,
+      lifecycler: '    ring:\n      heartbeat_timeout: 4s',
+      limits: this.limits,
+      extra: `${this.opts.extra ?? ''}\n${spec.extra ?? ''}`,
+    });
   }
 
   /** Writes the node's config and starts it; resolves when it answers /ready with 200. */

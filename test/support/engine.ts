@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SCHEMA_CONFIG_YAML } from '../../engine/src/bench/engine-process.js';
 import { loadConfig } from '../../engine/src/core/config/config.js';
 import { Engine, type EngineDeps } from '../../engine/src/core/engine.js';
 import { nopLogger } from '../../engine/src/core/util/logger.js';
@@ -29,15 +30,7 @@ common:
     filesystem:
       chunks_directory: ${dir}/chunks
       rules_directory: ${dir}/rules
-schema_config:
-  configs:
-    - from: "2020-01-01"
-      store: tsdb
-      object_store: filesystem
-      schema: v13
-      index:
-        prefix: index_
-        period: 24h
+${SCHEMA_CONFIG_YAML}
 ingester:
   wal:
     dir: ${dir}/wal

@@ -31,7 +31,7 @@ import { parseExpr } from '../core/logql/syntax/parser.js';
 import { newStats } from '../core/querier/querier.js';
 import { metricResponse } from '../core/querier/response.js';
 import { nopLogger } from '../core/util/logger.js';
-import { benchConfig, benchTempDir, ENGINE_ROOT, freePort, PushClient, removeTempDir, sleep } from './engine-process.js';
+import { benchConfig, benchTempDir, ENGINE_ROOT, freePort, PushClient, removeTempDir, ringNodeConfig, sleep } from './engine-process.js';
 import { CONTENT_TYPE, prepareCorpus, runIngest, type PreparedBatch, type PreparedCorpus } from './ingest.bench.js';
 import { processCpuSeconds } from './machine.js';
 import { flushToStore, seedCorpus, TENANT } from './query.bench.js';
@@ -260,59 +260,18 @@ interface ClusterSettings {
 
 /** The YAML every node shares, plus the node's own lines; `extra` is appended (the yaml parser keeps later keys). */
 function nodeConfig(c: ClusterSettings, node: Node, target: string, extra = ''): string {
-  const own = join(c.root, node.name);
-  return `
-target: ${target}
-auth_enabled: true
-server:
-  http_listen_address: 127.0.0.1
-  http_listen_port: ${node.port}
-  log_level: warn
-common:
-  path_prefix: ${own}
-  replication_factor: 3
-  storage:
-    filesystem:
-      chunks_directory: ${c.storeDir}/chunks
-      rules_directory: ${c.storeDir}/rules
-  ring:
-    kvstore:
-      store: etcd
-      prefix: ${c.ringPrefix}
-      etcd:
-        endpoints: [${c.etcdUrl}]
-schema_config:
-  configs:
-    - from: "2020-01-01"
-      store: tsdb
-      object_store: filesystem
-      schema: v13
-      index:
-        prefix: index_
-        period: 24h
-ingester:
-  lifecycler:
-    id: ${node.name}
-    address: 127.0.0.1
-    heartbeat_period: 1s
-    join_after: 0s
-  chunk_encoding: lz4-256k
-  chunk_block_size: 262144
-  chunk_target_size: 1572864
-  wal:
-    enabled: true
-    dir: ${own}/wal
-limits_config:
-  ingestion_rate_mb: 1000000
-  ingestion_burst_size_mb: 1000000
-  per_stream_rate_limit: 1GB
-  per_stream_rate_limit_burst: 1GB
-  max_global_streams_per_user: 0
-  max_streams_per_user: 0
-  reject_old_samples: false
-  creation_grace_period: 24h
-  split_queries_by_interval: ${c.splitMinutes}m
-${extra}`;
+  return ringNodeConfig({
+    target,
+    port: node.port,
+    dir: join(c.root, node.name),
+    storeDir: c.storeDir,
+    etcdUrl: c.etcdUrl,
+    ringPrefix: c.ringPrefix,
+    id: node.name,
+    benchSettings: true,
+    limits: `  split_queries_by_interval: ${c.splitMinutes}m`,
+    extra,
+  });
 }
 
 async function startNode(c: ClusterSettings, node: Node, target: string, extra = ''): Promise<Node> {

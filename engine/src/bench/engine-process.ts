@@ -76,6 +76,33 @@ export interface BenchConfigOptions {
   auth?: boolean;
 }
 
+/** One schema period, v13 on the filesystem store with a 24 h index: every benchmark's and test's schema_config. */
+export const SCHEMA_CONFIG_YAML = `schema_config:
+  configs:
+    - from: "2020-01-01"
+      store: tsdb
+      object_store: filesystem
+      schema: v13
+      index:
+        prefix: index_
+        period: 24h`;
+
+/** The chunk settings of the Loki reference runs (lz4, 256 KiB blocks, 1.5 MiB target), under `ingester:`. */
+const BENCH_CHUNKS_YAML = (encoding = 'lz4-256k'): string => `  chunk_encoding: ${encoding}
+  chunk_block_size: 262144
+  chunk_target_size: 1572864`;
+
+/** Limits out of the way: the benchmarks measure the engine, not rate limiting. */
+const BENCH_LIMITS_YAML = `limits_config:
+  ingestion_rate_mb: 1000000
+  ingestion_burst_size_mb: 1000000
+  per_stream_rate_limit: 1GB
+  per_stream_rate_limit_burst: 1GB
+  max_global_streams_per_user: 0
+  max_streams_per_user: 0
+  reject_old_samples: false
+  creation_grace_period: 24h`;
+
 /**
  * Single binary, filesystem store, schema v13, WAL on with fsync always (the default), lz4 256 KiB blocks and a
  * 1.5 MiB target (the Loki reference runs used the same chunk settings). Limits are out of the way: the benchmark
@@ -94,33 +121,79 @@ common:
     filesystem:
       chunks_directory: ${o.dir}/chunks
       rules_directory: ${o.dir}/rules
-schema_config:
-  configs:
-    - from: "2020-01-01"
-      store: tsdb
-      object_store: filesystem
-      schema: v13
-      index:
-        prefix: index_
-        period: 24h
+${SCHEMA_CONFIG_YAML}
 ingester:
-  chunk_encoding: ${o.encoding ?? 'lz4-256k'}
-  chunk_block_size: 262144
-  chunk_target_size: 1572864
+${BENCH_CHUNKS_YAML(o.encoding)}
   wal:
     enabled: ${o.walEnabled ?? true}
     dir: ${o.dir}/wal
     fsync: ${o.fsync ?? 'always'}
-limits_config:
-  ingestion_rate_mb: 1000000
-  ingestion_burst_size_mb: 1000000
-  per_stream_rate_limit: 1GB
-  per_stream_rate_limit_burst: 1GB
-  max_global_streams_per_user: 0
-  max_streams_per_user: 0
-  reject_old_samples: false
-  creation_grace_period: 24h
+${BENCH_LIMITS_YAML}
 `;
+}
+
+export interface RingNodeConfigOptions {
+  target: string;
+  port: number;
+  /** The node's own directory (WAL, path prefix). */
+  dir: string;
+  /** The filesystem object store every node shares. */
+  storeDir: string;
+  etcdUrl: string;
+  /** `kvstore.prefix`: keeps clusters sharing one etcd apart. */
+  ringPrefix: string;
+  /** The ring instance id of an ingester. */
+  id: string;
+  /** YAML lines inside `ingester.lifecycler:` (indented 4 spaces). */
+  lifecycler?: string;
+  /** YAML lines inside `limits_config:` (indented 2 spaces). */
+  limits?: string;
+  /** Top-level YAML sections appended at the end. */
+  extra?: string;
+  /** The benchmarks' chunk settings and limits (else the engine's defaults). */
+  benchSettings?: boolean;
+}
+
+/**
+ * One process of a distributed Strata on loopback (the distributed-mode tests and benchmark): auth on, RF 3, a
+ * shared filesystem store, the ingester ring in etcd, fast heartbeats and no join delay.
+ */
+export function ringNodeConfig(o: RingNodeConfigOptions): string {
+  return `
+target: ${o.target}
+auth_enabled: true
+server:
+  http_listen_address: 127.0.0.1
+  http_listen_port: ${o.port}
+  log_level: warn
+common:
+  path_prefix: ${o.dir}
+  replication_factor: 3
+  storage:
+    filesystem:
+      chunks_directory: ${o.storeDir}/chunks
+      rules_directory: ${o.storeDir}/rules
+  ring:
+    kvstore:
+      store: etcd
+      prefix: ${o.ringPrefix}
+      etcd:
+        endpoints: [${o.etcdUrl}]
+${SCHEMA_CONFIG_YAML}
+ingester:
+  lifecycler:
+    id: ${o.id}
+    address: 127.0.0.1
+    heartbeat_period: 1s
+    join_after: 0s
+${o.lifecycler ?? ''}
+${o.benchSettings ? BENCH_CHUNKS_YAML() : ''}
+  wal:
+    enabled: true
+    dir: ${o.dir}/wal
+${o.benchSettings ? BENCH_LIMITS_YAML : o.limits ? 'limits_config:' : ''}
+${o.limits ?? ''}
+${o.extra ?? ''}`;
 }
 
 // ── the child ───────────────────────────────────────────────────────────────────────────────────────────────────
