@@ -483,3 +483,62 @@ describe("Loki's removeLineformat: line_format in a range aggregation", () => {
     expect(await instant(src, 'bytes_over_time({app="lf"} | line_format "x" [1m])', 30)).toEqual([[{ app: 'lf' }, 2]]);
   });
 });
+
+describe("parser hints (Loki's, metric queries only)", () => {
+  // Line 2 breaks only after `level`; line 3 breaks before it; line 4 nests what `sum by (req_id)` reads.
+  const src = new FixtureSource([
+    {
+      labels: { app: 'j' },
+      entries: [
+        [10, '{"level":"info","status":200}'],
+        [20, '{"level":"warn","status":'],
+        [30, '{"status" 500, "level":"error"}'],
+        [40, '{"req":{"id":"r1","t":{"x":1}},"level":"info","status":404}'],
+      ],
+    },
+    { labels: { app: 'k', level: 'x' }, entries: [[10, '{"level":"info"}']] },
+    { labels: { app: 'l' }, entries: [[10, 'level=info status=200'], [20, 'level=warn status="unterminated'], [30, 'status="open level=debug']] },
+  ]);
+
+  it('without a grouping that needs parsed labels, json does not run: malformed lines do not fail the query', async () => {
+    // Loki: `sum(…)` pushed into the extractor means no labels are needed, so the parser is skipped.
+    expect(await instant(src, 'sum(count_over_time({app="j"} | json [1m]))', 50)).toEqual([[{}, 4]]);
+    // topk keeps every label: no hints, and the malformed lines fail the query.
+    await expect(instant(src, 'topk(1, count_over_time({app="j"} | json [1m]))', 50)).rejects.toThrow("pipeline error: 'JSONParserErr'");
+  });
+
+  it('extracts only the grouped label and stops reading a line once it has it', async () => {
+    // Line 2 is broken after `level` (no error, as in Loki); line 3 before it (an error: the query fails).
+    await expect(instant(src, 'sum by (level) (count_over_time({app="j"} | json [1m]))', 50)).rejects.toThrow("pipeline error: 'JSONParserErr'");
+    expect(await instant(src, 'sum by (level) (count_over_time({app="j"} | json [25s]))', 25)).toEqual([
+      [{ level: 'info' }, 1],
+      [{ level: 'warn' }, 1],
+    ]);
+    // A key clashing with a stream label is extracted as level_extracted, which the grouping asks for.
+    expect(await instant(src, 'sum by (level_extracted) (count_over_time({app="k"} | json [1m]))', 50)).toEqual([[{ level_extracted: 'info' }, 1]]);
+    // Nested objects are walked only when a wanted label can be inside them.
+    expect(await instant(src, 'sum by (req_id) (count_over_time({app="j"} | json [5s]))', 42)).toEqual([[{ req_id: 'r1' }, 1]]);
+  });
+
+  it('label filters and the unwrap count as needed labels', async () => {
+    expect(await instant(src, 'sum by (app) (count_over_time({app="j"} | json | status >= 300 [5s]))', 42)).toEqual([[{ app: 'j' }, 1]]);
+    expect(await instant(src, 'sum by (app) (sum_over_time({app="j"} | json | unwrap status [15s]))', 12)).toEqual([[{ app: 'j' }, 200]]);
+  });
+
+  it('logfmt stops at the last needed key, so a broken value after it is not an error', async () => {
+    // Line 2's unterminated quote comes after `level`; line 3's swallows `level` (no value for it).
+    expect(await instant(src, 'sum by (level) (count_over_time({app="l"} | logfmt --strict [25s]))', 25)).toEqual([
+      [{ level: 'info' }, 1],
+      [{ level: 'warn' }, 1],
+    ]);
+    await expect(instant(src, 'sum by (level) (count_over_time({app="l"} | logfmt --strict [1m]))', 50)).rejects.toThrow(
+      "pipeline error: 'LogfmtParserErr'",
+    );
+  });
+
+  it('a `without` grouping needs every label: no hints, every error counts', async () => {
+    await expect(instant(src, 'sum without (status) (count_over_time({app="j"} | json [25s]))', 25)).rejects.toThrow(
+      "pipeline error: 'JSONParserErr'",
+    );
+  });
+});

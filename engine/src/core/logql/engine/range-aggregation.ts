@@ -6,7 +6,8 @@ import { parseGoDuration, durationSeconds } from '../../util/go/duration.js';
 import { parseHumanBytes } from '../../util/go/bytes.js';
 import { parseGoFloat } from '../../util/go/strconv.js';
 import { ERROR, ERROR_DETAILS, LabelsBuilder } from '../log/labels-builder.js';
-import { Pipeline, compileLogSelector, type StreamPipeline } from '../log/pipeline.js';
+import { Pipeline, compileLogSelector, requiredLabelNames, type StreamPipeline } from '../log/pipeline.js';
+import { ParserHints } from '../parsers/parser-hints.js';
 import type { Grouping, LogSelectorExpr, RangeAggregationExpr, RangeOp, Stage, Unwrap } from '../syntax/ast.js';
 import { pipelineError } from './errors.js';
 import { EMPTY_METRIC, MetricTable, dropLabels, getLabel, keepLabels, metricOf, withLabel, type Metric } from './labels.js';
@@ -142,7 +143,7 @@ export class RangeAggregationNode implements StepNode {
   async load(): Promise<void> {
     const { offset, unwrap } = this.expr.range;
     const selector = withoutUnusedLineFormats(this.expr.op, this.expr.range.selector);
-    const compiled = compileLogSelector(selector);
+    const compiled = compileLogSelector(selector, parserHints(this.expr, this.pushdown, selector.stages));
     const through = this.ctx.grid.end - offset + 1n;
     const extractor = new Extractor(this.expr, this.pushdown, this.base, this.unitNs, compiled.pipeline, unwrap, this.sumGrid);
     const source = this.ctx.source;
@@ -289,6 +290,35 @@ const CONVERTERS: Record<'float' | 'duration' | 'bytes', Converter> = {
 };
 
 /**
+ * The grouping applied at extraction, as Loki's extractors have it: the range aggregation's own, else the one pushed
+ * down from a `sum`; no labels at all for absent_over_time and for `by ()`. With unwrap, the unwrapped label leaves
+ * the series unless a `by (…)` keeps it explicitly.
+ */
+function extractionGrouping(expr: RangeAggregationExpr, pushdown: Grouping | undefined): { groups: string[]; without: boolean; noLabels: boolean } {
+  const grouping = expr.grouping ?? pushdown;
+  const noLabels = expr.op === 'absent_over_time' || (grouping !== undefined && !grouping.without && grouping.labels.length === 0);
+  let groups = grouping?.labels ?? [];
+  let without = grouping?.without ?? false;
+  const unwrap = expr.range.unwrap;
+  if (unwrap !== undefined && (groups.length === 0 || without)) {
+    without = true;
+    groups = [...groups, unwrap.label];
+  }
+  return { groups, without, noLabels };
+}
+
+/**
+ * Loki's parser hints for this aggregation (parsers/parser-hints.ts): the labels the stages, the grouping and the
+ * unwrap need. The unwrap's post filters are counted too, so they always see the labels they test.
+ */
+function parserHints(expr: RangeAggregationExpr, pushdown: Grouping | undefined, stages: readonly Stage[]): ParserHints | undefined {
+  const { groups, without, noLabels } = extractionGrouping(expr, pushdown);
+  const unwrap = expr.range.unwrap;
+  const required = requiredLabelNames([...stages, ...(unwrap?.postFilters ?? []).map((filter): Stage => ({ kind: 'label_filter', filter }))]);
+  return ParserHints.of(required, noLabels ? [] : groups, without, noLabels, unwrap?.label);
+}
+
+/**
  * Turns entries into samples: the value (1, the line's byte length, or the unwrapped label converted), and the
  * series it belongs to. Mirrors Loki's sample extractors, including the grouping shortcut: a `by`/`without`
  * grouping is applied here unless the entry carries an error, whose full labels must survive for the error check.
@@ -317,17 +347,9 @@ class Extractor {
     private readonly unwrap: Unwrap | undefined,
     private readonly sumGrid: SumGrid | undefined,
   ) {
-    // Loki's extractor: the range aggregation's own grouping, else the one pushed down from a `sum`.
-    const grouping = expr.grouping ?? pushdown;
-    this.noLabels = expr.op === 'absent_over_time' || (grouping !== undefined && !grouping.without && grouping.labels.length === 0);
-    let groups = grouping?.labels ?? [];
-    let without = grouping?.without ?? false;
+    const { groups, without, noLabels } = extractionGrouping(expr, pushdown);
+    this.noLabels = noLabels;
     if (unwrap !== undefined) {
-      // The unwrapped label leaves the series, unless a `by (…)` keeps it explicitly.
-      if (groups.length === 0 || without) {
-        without = true;
-        groups = [...groups, unwrap.label];
-      }
       this.convert = CONVERTERS[unwrap.conversion === 'duration_seconds' ? 'duration' : (unwrap.conversion ?? 'float')];
       if (unwrap.postFilters.length > 0) {
         this.post = new Pipeline(unwrap.postFilters.map((filter): Stage => ({ kind: 'label_filter', filter })));
@@ -377,6 +399,8 @@ class Extractor {
     return {
       raw: (data, hi, lo, ls, le, ms) => entry(joinInt64(hi, lo), data.subarray(ls, le), ms >= 0 ? readMetadata(data, ms) : undefined),
       entry: (e) => entry(e.ts, e.line, e.metadata),
+      // Samples keep numbers and label strings, never the line.
+      transientData: true,
     };
   }
 
@@ -458,6 +482,7 @@ class Extractor {
         tick();
         push(target(e.metadata), this.rel(e.ts), bytes ? e.line.length : 1);
       },
+      transientData: true,
     };
   }
 

@@ -43,6 +43,11 @@ export interface ScanRequest {
 export interface ScanVisitor {
   raw: EntrySink;
   entry(e: SourceEntry): void;
+  /**
+   * True when `raw` never keeps `data` (nor a view of it, such as the line) past the call: the reader may then
+   * decompress every block into one reused buffer.
+   */
+  readonly transientData?: boolean;
 }
 
 /** Where range aggregations read their logs: the querier, bound to a tenant (or a fixture in tests). */

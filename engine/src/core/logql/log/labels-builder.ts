@@ -1,5 +1,5 @@
 import type { LabelPair, Labels } from '../../model.js';
-import type { ParseTarget } from '../parsers/index.js';
+import type { ParserHints, ParseTarget } from '../parsers/index.js';
 import type { TemplateData } from '../template/index.js';
 
 export const ERROR = '__error__';
@@ -36,9 +36,14 @@ export class LabelsBuilder implements ParseTarget, TemplateData {
   /** Names kept by a `keep` stage (undefined: no keep stage ran). */
   private kept: Set<string> | undefined;
 
-  constructor(readonly base: Labels) {}
+  /** `hints`: the pipeline's parser hints, told about every label set on the current line (Loki's RecordExtracted). */
+  constructor(
+    readonly base: Labels,
+    private readonly hints?: ParserHints,
+  ) {}
 
   reset(metadata: readonly LabelPair[] | undefined): void {
+    this.hints?.reset();
     this.metadata = metadata;
     this.parsed.clear();
     this.deleted.clear();
@@ -60,6 +65,11 @@ export class LabelsBuilder implements ParseTarget, TemplateData {
   }
 
   set(name: string, value: string): void {
+    this.hints?.record(name);
+    this.put(name, value);
+  }
+
+  private put(name: string, value: string): void {
     this.deleted.delete(name);
     this.kept?.add(name);
     this.parsed.set(name, value);
@@ -73,8 +83,9 @@ export class LabelsBuilder implements ParseTarget, TemplateData {
   setError(error: string, details?: string): void {
     // The first error of an entry wins, as in Loki.
     if (this.parsed.has(ERROR)) return;
-    this.set(ERROR, error);
-    if (details !== undefined) this.set(ERROR_DETAILS, details);
+    // Not recorded for parser hints: Loki's SetErr is not a label Set.
+    this.put(ERROR, error);
+    if (details !== undefined) this.put(ERROR_DETAILS, details);
   }
 
   hasError(): boolean {

@@ -9,6 +9,7 @@ import {
   PatternParser,
   RegexpParser,
   UnpackParser,
+  type ParserHints,
 } from '../parsers/index.js';
 import type { CmpOp, LabelFilter, LabelFormat, LineFilterStage, LogSelectorExpr, Stage } from '../syntax/ast.js';
 import { parseError } from '../syntax/lexer.js';
@@ -49,12 +50,54 @@ export interface CompiledLogQuery {
   pipeline: Pipeline | undefined;
 }
 
-export function compileLogSelector(expr: LogSelectorExpr): CompiledLogQuery {
+/** `hints`: a metric query's parser hints (parsers/parser-hints.ts); log queries extract everything. */
+export function compileLogSelector(expr: LogSelectorExpr, hints?: ParserHints): CompiledLogQuery {
   let lead = 0;
   while (lead < expr.stages.length && isPlainTextFilter(expr.stages[lead]!)) lead++;
   const prefilter = compileLineFilters(expr.stages.slice(0, lead) as LineFilterStage[]);
   const rest = expr.stages.slice(lead);
-  return { matchers: expr.matchers, prefilter, pipeline: rest.length > 0 ? new Pipeline(rest) : undefined };
+  return { matchers: expr.matchers, prefilter, pipeline: rest.length > 0 ? new Pipeline(rest, hints) : undefined };
+}
+
+/**
+ * The label names stages read (Loki's RequiredLabelNames): label filters' names, the fields templates use and the
+ * sources of label renames. Parsers, drop, keep and line filters need none. Stages that cannot be built are left
+ * out (building the pipeline reports them).
+ */
+export function requiredLabelNames(stages: readonly Stage[]): string[] {
+  const out = new Set<string>();
+  const fromTemplate = (make: () => Template): void => {
+    try {
+      for (const n of make().requiredLabelNames) out.add(n);
+    } catch {
+      // reported when the stage is compiled
+    }
+  };
+  const fromFilter = (f: LabelFilter): void => {
+    switch (f.kind) {
+      case 'and':
+      case 'or':
+        fromFilter(f.left);
+        fromFilter(f.right);
+        break;
+      case 'string':
+        out.add(f.matcher.name);
+        break;
+      default:
+        out.add(f.name);
+    }
+  };
+  for (const s of stages) {
+    if (s.kind === 'label_filter') fromFilter(s.filter);
+    else if (s.kind === 'line_format') fromTemplate(() => lineFormatTemplate(s.template));
+    else if (s.kind === 'label_format') {
+      for (const f of s.formats) {
+        if (f.kind === 'rename') out.add(f.src);
+        else fromTemplate(() => labelFormatTemplate(f.dst, f.template));
+      }
+    }
+  }
+  return [...out];
 }
 
 /** Text and regex filters without ip(): the ones the byte-level prefilter runs. */
@@ -66,12 +109,15 @@ function isPlainTextFilter(s: Stage): boolean {
 export class Pipeline {
   private readonly stages: StageFn[];
 
-  constructor(stages: readonly Stage[]) {
-    this.stages = stages.map(compileCheckedStage);
+  constructor(
+    stages: readonly Stage[],
+    private readonly hints?: ParserHints,
+  ) {
+    this.stages = stages.map((s) => compileCheckedStage(s, hints));
   }
 
   forStream(labels: Labels): StreamPipeline {
-    return new StreamPipeline(this.stages, labels);
+    return new StreamPipeline(this.stages, labels, this.hints);
   }
 }
 
@@ -83,8 +129,9 @@ export class StreamPipeline {
   constructor(
     private readonly stages: readonly StageFn[],
     streamLabels: Labels,
+    hints?: ParserHints,
   ) {
-    this.labels = new LabelsBuilder(streamLabels);
+    this.labels = new LabelsBuilder(streamLabels, hints);
     this.entry = { line: EMPTY, ts: 0n, labels: this.labels };
   }
 
@@ -107,9 +154,9 @@ const EMPTY = Buffer.alloc(0);
  * A stage that cannot be built (a bad template, JSON or logfmt expression, ip() pattern, or label_format) fails the
  * query as Loki's NewStageError does: `parse error : stage '<the stage's canonical text>' : <reason>`, a 400.
  */
-function compileCheckedStage(s: Stage): StageFn {
+function compileCheckedStage(s: Stage, hints: ParserHints | undefined): StageFn {
   try {
-    return compileStage(s);
+    return compileStage(s, hints);
   } catch (err) {
     // Parsers, templates and matchers report a bad argument with a plain Error; programming errors stay 500s.
     const internal = !(err instanceof Error) || err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
@@ -121,7 +168,7 @@ function compileCheckedStage(s: Stage): StageFn {
 /** Why a stage cannot be built (wrapped into Loki's stage error). */
 class StageBuildError extends Error {}
 
-function compileStage(s: Stage): StageFn {
+function compileStage(s: Stage, hints: ParserHints | undefined): StageFn {
   switch (s.kind) {
     case 'line_filter': {
       const p = compileLineFilterStage(s);
@@ -129,29 +176,29 @@ function compileStage(s: Stage): StageFn {
     }
     case 'json': {
       if (s.params.length > 0) {
-        const p = new JsonExpressionParser(extractions(s.params));
+        const p = new JsonExpressionParser(extractions(s.params), hints);
         return (e) => (p.process(e.line, e.labels), true);
       }
-      const p = new JsonParser();
+      const p = new JsonParser(hints);
       return (e) => (p.process(e.line, e.labels), true);
     }
     case 'logfmt': {
       const p =
         s.params.length > 0
-          ? new LogfmtExpressionParser(extractions(s.params), { strict: s.strict, keepEmpty: s.keepEmpty })
-          : new LogfmtParser({ strict: s.strict, keepEmpty: s.keepEmpty });
+          ? new LogfmtExpressionParser(extractions(s.params), { strict: s.strict, keepEmpty: s.keepEmpty }, hints)
+          : new LogfmtParser({ strict: s.strict, keepEmpty: s.keepEmpty }, hints);
       return (e) => (p.process(e.line, e.labels), true);
     }
     case 'regexp': {
-      const p = new RegexpParser(s.pattern);
+      const p = new RegexpParser(s.pattern, hints);
       return (e) => (p.process(e.line, e.labels), true);
     }
     case 'pattern': {
-      const p = new PatternParser(s.pattern);
+      const p = new PatternParser(s.pattern, hints);
       return (e) => (p.process(e.line, e.labels), true);
     }
     case 'unpack': {
-      const p = new UnpackParser();
+      const p = new UnpackParser(hints);
       return (e) => {
         const replaced = p.process(e.line, e.labels);
         if (replaced !== undefined) e.line = Buffer.from(replaced, 'utf8');

@@ -27,3 +27,4 @@ export { logfmt, LogfmtDecoder, LogfmtExpressionParser, LogfmtParser, type Logfm
 export { matchesPattern, pattern, PatternError, PatternMatcher, PatternParser } from './pattern.js';
 export { regexp, RegexpParser, RegexpParserError } from './regexp.js';
 export { unpack, UnpackParser, UNPACK_NOT_OBJECT } from './unpack.js';
+export { ParserHints } from './parser-hints.js';

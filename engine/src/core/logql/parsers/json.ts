@@ -8,11 +8,13 @@ import {
   isValidLabelName,
   JSON_PARSER_ERR,
   KeyCache,
+  PRESERVE_ERROR_LABEL,
   sanitizeKeyBytes,
   EXTRACTED_SUFFIX,
   type ParseResult,
   type ParseTarget,
 } from './label-names.js';
+import type { ParserHints } from './parser-hints.js';
 import { asBuffer, labelValue, putRune } from './utf8.js';
 
 // grafana/jsonparser error texts (they become `__error_details__`).
@@ -290,7 +292,14 @@ function stringValue(b: Buffer, s: number, e: number, escaped: boolean, ascii: b
 interface KeyNode {
   name: string;
   children: KeyCache<KeyNode> | undefined;
+  /** With parser hints: whether the label is wanted as `name` / as `name_extracted`; whether to walk into it. */
+  plain: boolean;
+  suffixed: boolean;
+  descend: boolean;
 }
+
+/** objectEach's result when the hints' labels are all extracted: parsing stops, and it is not an error. */
+const FOUND_ALL = 'found all required labels';
 
 /**
  * `| json` without parameters: every string, number and boolean property becomes a label; nested objects are
@@ -301,12 +310,20 @@ export class JsonParser {
   private target!: ParseTarget;
   private line!: Buffer;
 
+  /** `hints`: a metric query's parser hints (parsers/parser-hints.ts); without them every property is extracted. */
+  constructor(private readonly hints?: ParserHints) {}
+
   /** Extracts into `target`; on malformed JSON the labels found before the error stay and `__error__` is set. */
   process(line: Buffer, target: ParseTarget): void {
+    const hints = this.hints;
+    if (hints !== undefined && hints.skip()) return;
     this.target = target;
     this.line = line;
     const err = this.objectEach(0, line.length, this.root, '');
-    if (err !== null) target.setError(JSON_PARSER_ERR, err);
+    if (err !== null && err !== FOUND_ALL) {
+      target.setError(JSON_PARSER_ERR, err);
+      if (hints?.preserveError === true) target.set(PRESERVE_ERROR_LABEL, 'true');
+    }
   }
 
   private node(cache: KeyCache<KeyNode>, b: Uint8Array, s: number, e: number, prefix: string): KeyNode {
@@ -314,7 +331,14 @@ export class JsonParser {
     let n = cache.get(b, s, e, h);
     if (n === undefined) {
       const name = prefix === '' ? sanitizeKeyBytes(b, s, e, true) : prefix + '_' + sanitizeKeyBytes(b, s, e, false);
-      n = { name, children: undefined };
+      const hints = this.hints;
+      n = {
+        name,
+        children: undefined,
+        plain: hints === undefined || hints.wants(name),
+        suffixed: hints === undefined || hints.wants(name + EXTRACTED_SUFFIX),
+        descend: hints === undefined || hints.wantsPrefix(name),
+      };
       cache.set(b, s, e, h, n);
     }
     return n;
@@ -354,15 +378,23 @@ export class JsonParser {
       const next = vNext;
       switch (vType) {
         case T.String:
-          this.emit(node.name, stringValue(b, vStart, vEnd, vEscaped, vAscii));
-          break;
         case T.Number:
-          this.emit(node.name, labelValue(b, vStart, vEnd, vAscii));
+        case T.Boolean: {
+          const name = this.labelName(node);
+          if (name === undefined) break;
+          const v =
+            vType === T.String
+              ? stringValue(b, vStart, vEnd, vEscaped, vAscii)
+              : vType === T.Number
+                ? labelValue(b, vStart, vEnd, vAscii)
+                : b[vStart] === 0x74
+                  ? 'true'
+                  : 'false';
+          this.target.set(name, v);
           break;
-        case T.Boolean:
-          this.emit(node.name, b[vStart] === 0x74 ? 'true' : 'false');
-          break;
+        }
         case T.Object: {
+          if (!node.descend) break;
           if (node.children === undefined) node.children = new KeyCache<KeyNode>();
           const err = this.objectEach(vStart, vEnd, node.children, node.name);
           if (err !== null) return err;
@@ -371,6 +403,7 @@ export class JsonParser {
         default:
           break; // arrays and nulls are skipped
       }
+      if (this.hints !== undefined && this.hints.allExtracted()) return FOUND_ALL;
       off = nextToken(b, next, end);
       if (off === -1) return JSON_ERRORS.malformedArray;
       const d = b[off]!;
@@ -386,9 +419,12 @@ export class JsonParser {
     return JSON_ERRORS.malformedObject;
   }
 
-  private emit(name: string, value: string): void {
-    const t = this.target;
-    t.set(t.baseHas(name) ? name + EXTRACTED_SUFFIX : name, value);
+  /** The label a key's value is extracted as (`_extracted` on a clash), or undefined when the hints skip it. */
+  private labelName(node: KeyNode): string | undefined {
+    if (!node.plain && !node.suffixed) return undefined;
+    const clash = this.target.baseHas(node.name);
+    if (clash ? !node.suffixed : !node.plain) return undefined;
+    return clash ? node.name + EXTRACTED_SUFFIX : node.name;
   }
 }
 
@@ -629,13 +665,16 @@ function keyEquals(b: Uint8Array, s: number, e: number, want: string): boolean {
 export class JsonExpressionParser {
   private readonly paths: CompiledPath[];
 
-  constructor(params: readonly LabelExtraction[]) {
+  constructor(
+    params: readonly LabelExtraction[],
+    private readonly hints?: ParserHints,
+  ) {
     this.paths = compileJsonExpressions(params);
   }
 
   /** `has(name)`: whether the label exists at this point of the pipeline (stream, metadata or parsed so far). */
   process(line: Buffer, target: ParseTarget & { has(name: string): boolean }): void {
-    if (line.length === 0) return;
+    if (line.length === 0 || (this.hints !== undefined && this.hints.skip())) return;
     const c = line[0];
     if (c !== Q && c !== 0x7b && c !== 0x5b) {
       target.setError(JSON_PARSER_ERR);

@@ -6,6 +6,8 @@ import { utf8SeqLen } from './utf8.js';
 
 export const ERROR_LABEL = '__error__';
 export const ERROR_DETAILS_LABEL = '__error_details__';
+/** Set next to `__error__` when the query reads `__error__` itself (parser hints): the error does not fail the query. */
+export const PRESERVE_ERROR_LABEL = '__preserve_error__';
 /** `__error__` values set by the parsers (Loki's errJSON / errLogfmt). */
 export const JSON_PARSER_ERR = 'JSONParserErr';
 export const LOGFMT_PARSER_ERR = 'LogfmtParserErr';

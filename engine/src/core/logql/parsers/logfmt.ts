@@ -9,11 +9,13 @@ import {
   isValidLabelName,
   KeyCache,
   LOGFMT_PARSER_ERR,
+  PRESERVE_ERROR_LABEL,
   sanitizeKeyBytes,
   type ParseResult,
   type ParseTarget,
 } from './label-names.js';
 import type { LabelExtraction } from './json.js';
+import type { ParserHints } from './parser-hints.js';
 import { asBuffer, hasRuneError, labelValue, putRune } from './utf8.js';
 
 /**
@@ -308,12 +310,18 @@ export class LogfmtParser {
   private readonly strict: boolean;
   private readonly keepEmpty: boolean;
 
-  constructor(opts: LogfmtOptions = {}) {
+  /** `hints`: a metric query's parser hints (parser-hints.ts); without them every key is extracted. */
+  constructor(
+    opts: LogfmtOptions = {},
+    private readonly hints?: ParserHints,
+  ) {
     this.strict = opts.strict === true;
     this.keepEmpty = opts.keepEmpty === true;
   }
 
   process(line: Buffer, target: ParseTarget): void {
+    const hints = this.hints;
+    if (hints !== undefined && hints.skip()) return;
     const dec = this.dec;
     dec.reset(line);
     while (!dec.eol()) {
@@ -331,15 +339,20 @@ export class LogfmtParser {
         this.keys.set(line, ks, ke, h, name);
       }
       if (name.length === 0) continue;
+      const label = target.baseHas(name) ? name + EXTRACTED_SUFFIX : name;
+      if (hints !== undefined && !hints.wants(label)) continue;
       if (dec.valEnd < 0) {
         if (!this.keepEmpty) continue;
-        target.set(target.baseHas(name) ? name + EXTRACTED_SUFFIX : name, '');
-        continue;
+        target.set(label, '');
+      } else {
+        target.set(label, labelValue(dec.valBuf, dec.valStart, dec.valEnd, dec.valAscii));
       }
-      const value = labelValue(dec.valBuf, dec.valStart, dec.valEnd, dec.valAscii);
-      target.set(target.baseHas(name) ? name + EXTRACTED_SUFFIX : name, value);
+      if (hints !== undefined && hints.allExtracted()) break;
     }
-    if (this.strict && dec.err !== undefined) target.setError(LOGFMT_PARSER_ERR, dec.err);
+    if (this.strict && dec.err !== undefined) {
+      target.setError(LOGFMT_PARSER_ERR, dec.err);
+      if (hints?.preserveError === true) target.set(PRESERVE_ERROR_LABEL, 'true');
+    }
   }
 }
 
@@ -409,13 +422,18 @@ export class LogfmtExpressionParser {
   private readonly exprs: Map<string, string>;
   private readonly strict: boolean;
 
-  constructor(params: readonly LabelExtraction[], opts: LogfmtOptions = {}) {
+  constructor(
+    params: readonly LabelExtraction[],
+    opts: LogfmtOptions = {},
+    private readonly hints?: ParserHints,
+  ) {
     if (params.length === 0) throw new Error('no logfmt expression provided');
     this.exprs = compileLogfmtExpressions(params);
     this.strict = opts.strict === true;
   }
 
   process(line: Buffer, target: ParseTarget): void {
+    if (this.hints !== undefined && this.hints.skip()) return;
     for (const id of this.exprs.keys()) if (!target.baseHas(id)) target.set(id, '');
     const dec = this.dec;
     dec.reset(line);

@@ -4,6 +4,7 @@
  * Matching works on the line bytes with `Buffer.indexOf`, as Loki's matcher does with `bytes.Index`.
  */
 import { CollectingTarget, EXTRACTED_SUFFIX, type ParseResult, type ParseTarget } from './label-names.js';
+import type { ParserHints } from './parser-hints.js';
 import { asBuffer } from './utf8.js';
 
 export class PatternError extends Error {}
@@ -190,17 +191,23 @@ export class PatternParser {
   readonly matcher: PatternMatcher;
   private readonly ranges: number[] = [];
 
-  constructor(pattern: string) {
+  constructor(
+    pattern: string,
+    private readonly hints?: ParserHints,
+  ) {
     this.matcher = PatternMatcher.compile(pattern);
   }
 
   process(line: Buffer, target: ParseTarget): void {
+    const hints = this.hints;
+    if (hints !== undefined && hints.skip()) return;
     const r = this.ranges;
     const n = this.matcher.matchRanges(line, r);
     const names = this.matcher.names;
     for (let i = 0; i < n; i++) {
       let name = names[i]!;
       if (target.baseHas(name)) name += EXTRACTED_SUFFIX;
+      if (hints !== undefined && !hints.wants(name)) continue;
       // Loki keeps the captured bytes as they are (no RuneError mapping here, unlike json/logfmt).
       target.set(name, line.toString('utf8', r[2 * i], r[2 * i + 1]));
     }

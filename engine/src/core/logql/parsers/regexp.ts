@@ -11,6 +11,7 @@ import {
   type ParseResult,
   type ParseTarget,
 } from './label-names.js';
+import type { ParserHints } from './parser-hints.js';
 import { asBuffer } from './utf8.js';
 
 export class RegexpParserError extends Error {}
@@ -21,7 +22,11 @@ export class RegexpParser {
   private readonly groups: [number, string][];
 
   /** Compiles `re`; errors are Go's regexp errors or Loki's (`at least one named capture must be supplied`, …). */
-  constructor(re: string) {
+  /** `hints`: a metric query's parser hints (Loki's regexp parser honours only which labels to extract). */
+  constructor(
+    re: string,
+    private readonly hints?: ParserHints,
+  ) {
     let compiled: GoRegexp;
     try {
       compiled = compileGoRegexp(re);
@@ -49,7 +54,9 @@ export class RegexpParser {
     const m = this.re.exec(s);
     if (m === null) return;
     for (const [i, name] of this.groups) {
-      target.set(target.baseHas(name) ? name + EXTRACTED_SUFFIX : name, m[i] ?? '');
+      const label = target.baseHas(name) ? name + EXTRACTED_SUFFIX : name;
+      if (this.hints !== undefined && !this.hints.wants(label)) continue;
+      target.set(label, m[i] ?? '');
     }
   }
 }

@@ -12,6 +12,7 @@ import {
   type ParseResult,
   type ParseTarget,
 } from './label-names.js';
+import type { ParserHints } from './parser-hints.js';
 import { asBuffer, replaceRuneError } from './utf8.js';
 
 /** Loki's message when the line does not start with `{` (jsoniter's ObjectValue is 6). */
@@ -19,12 +20,16 @@ export const UNPACK_NOT_OBJECT = 'expecting json object(6), but it is not';
 export const PACKED_ENTRY_KEY = '_entry';
 
 export class UnpackParser {
+  constructor(private readonly hints?: ParserHints) {}
+
   /**
    * Returns the new line (the `_entry` value) or `undefined` when the line stays as it is; labels and errors go
    * to `target`.
    */
   process(line: Buffer, target: ParseTarget): string | undefined {
     if (line.length === 0) return undefined;
+    const hints = this.hints;
+    if (hints !== undefined && hints.skip()) return undefined;
     if (line[0] !== 0x7b) {
       target.setError(JSON_PARSER_ERR, UNPACK_NOT_OBJECT);
       return undefined;
@@ -38,6 +43,7 @@ export class UnpackParser {
         return null;
       }
       const field = target.baseHas(k) ? k + EXTRACTED_SUFFIX : k;
+      if (hints !== undefined && !hints.wants(field)) return null;
       // Loki's unescapeJSONString: an invalid escape gives "", and RuneError becomes a space.
       pairs.push([sanitizeLabelKey(field, true), v === null ? '' : replaceRuneError(v)]);
       return null;
