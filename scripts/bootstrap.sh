@@ -4,6 +4,12 @@
 # package.json; the machine's own Node may be older).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The engine's build compiles its native addon (engine/native, ADR 0013) with `cc`: install one when it is missing.
+if ! command -v "${CC:-cc}" >/dev/null && command -v apt-get >/dev/null; then
+  echo "strata: no C compiler, installing gcc…" >&2
+  apt_gcc() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null; }
+  apt_gcc || { apt-get update -qq && apt_gcc; } || echo "strata: could not install gcc; the engine build will fail" >&2
+fi
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 stamp=node_modules/.strata-install-stamp
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

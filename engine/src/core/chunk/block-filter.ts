@@ -1,10 +1,11 @@
 import type { Stage } from '../logql/syntax/ast.js';
 import { compileGoRegexp } from '../util/go/regexp.js';
+import { indexOfBytes } from '../util/native.js';
 import { requiredLiterals } from './regex-literals.js';
 
 /**
  * Line filters run on a whole decompressed block at once (DESIGN.md §4): a literal is searched in the block's bytes
- * with one native `indexOf` that jumps from occurrence to occurrence, so a line that does not contain it costs an
+ * with one native search (memmem, util/native.ts) that jumps from occurrence to occurrence, so a line that does not contain it costs an
  * integer comparison — no Buffer view, no string, no object. Regexps first rule lines out by the literals every
  * match must contain (regex-literals.ts) and decode only the remaining lines to run the regexp on.
  *
@@ -102,7 +103,8 @@ class ExactLiterals implements Matcher {
       let p = next[i]!;
       if (p === -1) continue;
       if (p < start) {
-        p = this.text.data.indexOf(this.needles[i]!, start);
+        const data = this.text.data;
+        p = indexOfBytes(data, this.needles[i]!, start, data.length);
         next[i] = p;
         if (p < 0) continue;
       }
@@ -137,7 +139,8 @@ class ExactLiteral implements Matcher {
     let p = this.next;
     if (p === -1) return false;
     if (p < start) {
-      p = this.next = this.text.data.indexOf(this.needle, start);
+      const data = this.text.data;
+      p = this.next = indexOfBytes(data, this.needle, start, data.length);
       if (p < 0) return false;
     }
     return p + this.len <= end;

@@ -1,6 +1,7 @@
 import { EngineError } from '../errors.js';
 import type { Direction } from '../model.js';
 import { predicateFilter, type BlockFilter } from './block-filter.js';
+import type { ScratchBuffer } from './codec.js';
 import {
   decodedHi,
   decodedLo,
@@ -39,6 +40,12 @@ export interface BlockSource {
   /** Names the block in error messages, e.g. "chunk block 3". */
   readonly label: string;
   load(): Buffer | Promise<Buffer>;
+  /**
+   * `load` for a synchronous read, decompressing into `scratch` when the codec can (util/native.ts): the result may
+   * then be a view of the scratch buffer, valid only until its next use (`scratch.holds` tells). Sources without it
+   * are loaded with `load`.
+   */
+  loadInto?(scratch: ScratchBuffer): Buffer;
 }
 
 export function corruptBlock(label: string, detail: string): EngineError {
@@ -337,6 +344,22 @@ export function entriesOf(
   direction: Direction,
   lineFilter: LineFilter | BlockFilter | undefined,
 ): ChunkEntry[] {
+  return collectEntries(blocks, withMetadata, from, through, direction, lineFilter, undefined);
+}
+
+/**
+ * `entriesOf` over blocks as they come (loaded lazily, one at a time). A block held by `scratch` that yields
+ * entries is copied out of it first: entries' lines are views of their block.
+ */
+function collectEntries(
+  blocks: Iterable<LoadedBlock>,
+  withMetadata: boolean,
+  from: bigint,
+  through: bigint,
+  direction: Direction,
+  lineFilter: LineFilter | BlockFilter | undefined,
+  scratch: ScratchBuffer | undefined,
+): ChunkEntry[] {
   checkDirection(direction);
   const range = new ScanRange(from, through);
   const filter = typeof lineFilter === 'function' ? predicateFilter(lineFilter) : lineFilter;
@@ -345,6 +368,15 @@ export function entriesOf(
   for (const b of blocks) {
     const before = out.length;
     readBlockEntries(b.data, withMetadata, range, filter, b.sorted, b.label, out);
+    if (out.length > before && scratch !== undefined && scratch.holds(b.data)) {
+      const owned = Buffer.from(b.data);
+      const base = b.data.byteOffset;
+      for (let i = before; i < out.length; i++) {
+        const e = out[i]!;
+        const at = e.line.byteOffset - base;
+        e.line = owned.subarray(at, at + e.line.length);
+      }
+    }
     if (!b.sorted) inOrder = false;
     else if (before > 0 && out.length > before && out[before - 1]!.ts > out[before]!.ts) inOrder = false;
   }
@@ -429,6 +461,36 @@ export function loadSync(s: BlockSource): LoadedBlock {
   const d = s.load();
   if (!Buffer.isBuffer(d)) throw new EngineError('internal', `${s.label}: synchronous read of an async block`);
   return { data: d, sorted: s.sorted, label: s.label };
+}
+
+/**
+ * Load one block for a scan that is done with it before the next load: into `scratch` when the source can (see
+ * BlockSource.loadInto), else as `loadSync`.
+ */
+export function loadTransient(s: BlockSource, scratch: ScratchBuffer): LoadedBlock {
+  if (s.loadInto === undefined) return loadSync(s);
+  return { data: s.loadInto(scratch), sorted: s.sorted, label: s.label };
+}
+
+/**
+ * `entriesOf` for synchronous sources, loading one block at a time through `scratch` (`loadTransient`): a block
+ * that yields entries is copied out of the scratch buffer first (entries' lines are views of their block), so a block
+ * the filter rejects wholly costs no allocation at all.
+ */
+export function entriesOfSources(
+  sources: readonly BlockSource[],
+  withMetadata: boolean,
+  from: bigint,
+  through: bigint,
+  direction: Direction,
+  lineFilter: LineFilter | BlockFilter | undefined,
+  scratch: ScratchBuffer,
+): ChunkEntry[] {
+  checkDirection(direction);
+  function* loaded(): Generator<LoadedBlock> {
+    for (const s of overlapping(sources, from, through, 'forward')) yield loadTransient(s, scratch);
+  }
+  return collectEntries(loaded(), withMetadata, from, through, direction, lineFilter, scratch);
 }
 
 /** `loadBlocks` for sources whose `load` is synchronous. */

@@ -3,7 +3,7 @@ import { EngineError } from '../errors.js';
 import type { Direction } from '../model.js';
 import type { BlockFilter } from './block-filter.js';
 import { readBlocks, scanBlocks, type BlockSource, type ChunkEntry, type EntrySink, type LineFilter } from './block-reader.js';
-import { codecById, type ChunkEncoding, type Codec } from './codec.js';
+import { codecById, type ChunkEncoding, type Codec, type ScratchBuffer } from './codec.js';
 import {
   decodedUint,
   readUvarint,
@@ -239,6 +239,16 @@ export class ChunkReader {
     return checkedSize(i, data, b.uncompressedLength);
   }
 
+  /** `blockDataSync` decompressing into `scratch` (for codecs with Codec.decompressInto). */
+  private blockDataInto(i: number, scratch: ScratchBuffer): Buffer {
+    const { b, compressed } = this.verified(i);
+    try {
+      return this.codec.decompressInto!(compressed, b.uncompressedLength, scratch);
+    } catch (e) {
+      throw corruptChunk(`block ${i}: ${this.encoding} decompression failed: ${(e as Error).message}`);
+    }
+  }
+
   /** Block `i`'s metadata and compressed bytes, after checking its CRC. */
   private verified(i: number): { b: BlockMeta; compressed: Buffer } {
     const b = this.blocks[i];
@@ -266,6 +276,7 @@ export class ChunkReader {
       sorted: true,
       label: `chunk block ${i}`,
       load: sync ? () => this.blockDataSync(i) : () => this.blockData(i),
+      loadInto: sync && this.codec.decompressInto !== undefined ? (scratch: ScratchBuffer) => this.blockDataInto(i, scratch) : undefined,
     }));
   }
 

@@ -300,11 +300,22 @@ export function codecBlockSource(
   sync: boolean,
 ): BlockSource {
   const fail = (e: unknown) => new EngineError('internal', `${label}: ${codec.name} decompression failed: ${(e as Error).message}`);
+  const into = codec.decompressInto;
   return {
     minTs: bounds.minTs,
     maxTs: bounds.maxTs,
     sorted: true,
     label,
+    loadInto:
+      !compressed || !sync || into === undefined
+        ? undefined
+        : (scratch) => {
+            try {
+              return into(data, size, scratch);
+            } catch (e) {
+              throw fail(e);
+            }
+          },
     load: !compressed
       ? () => data
       : sync

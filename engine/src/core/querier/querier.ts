@@ -2,6 +2,8 @@ import { compileBlockFilter, leadingLineFilters, predicateFilter, type BlockFilt
 import {
   entriesOf,
   loadSync,
+  loadTransient,
+  entriesOfSources,
   overlappingBlocks,
   readMetadata,
   scanBlockCounted,
@@ -10,6 +12,7 @@ import {
   type BlockSource,
   type LoadedBlock,
 } from '../chunk/block-reader.js';
+import { ScratchBuffer } from '../chunk/codec.js';
 import { decodeChunk, type ChunkEntry } from '../chunk/mem-chunk.js';
 import { joinInt64 } from '../chunk/varint.js';
 import { EngineError } from '../errors.js';
@@ -192,6 +195,12 @@ const byCanonical = (a: StreamInfo, b: StreamInfo): number => (a.canonical < b.c
 export class Querier {
   private readFilter: ReadFilter | undefined;
 
+  /**
+   * Where blocks are decompressed when nothing keeps them (see loadTransient). One per querier is enough: a block is
+   * loaded and consumed synchronously, so concurrent queries never interleave inside one use.
+   */
+  private readonly scratch = new ScratchBuffer();
+
   constructor(private readonly opts: QuerierOptions) {
     this.readFilter = opts.readFilter;
   }
@@ -225,7 +234,7 @@ export class Querier {
       deadline,
       stats,
       (c) => this.loadChunk(c, p.from, p.through, stats),
-      (c) => this.decompressed(c),
+      (c, direction, filter) => this.chunkEntries(c, direction, filter),
     );
     return merge.run();
   }
@@ -300,10 +309,12 @@ export class Querier {
             stats.entriesScanned += guard(c, () => scanLoadedCounted(blocks, c.withMetadata, c.from, c.through, filter, v.raw));
             continue;
           }
-          // Each block is decompressed right before it is scanned, while the next ones still wait compressed.
+          // Each block is decompressed right before it is scanned, while the next ones still wait compressed; into
+          // the querier's one scratch buffer when the visitor keeps nothing of it.
+          const scratch = v.transientData === true ? this.scratch : undefined;
           for (const src of c.blocks) {
             stats.entriesScanned += guard(c, () => {
-              const b = loadSync(src);
+              const b = scratch !== undefined ? loadTransient(src, scratch) : loadSync(src);
               return scanBlockCounted(b.data, c.withMetadata, range, filter, b.sorted, b.label, v.raw);
             });
             if (pause.due()) await pause.yield();
@@ -411,6 +422,16 @@ export class Querier {
     } catch (e) {
       throw new EngineError('internal', `failed to read chunk ${key}: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * The entries of an opened chunk in [c.from, c.through) passing `filter`, ordered for `direction`. Synchronous
+   * chunks are decompressed block by block into the scratch buffer; only blocks with entries are copied out of it.
+   */
+  private async chunkEntries(c: LoadedChunk, direction: Direction, filter: BlockFilter | undefined): Promise<ChunkEntry[]> {
+    if (c.sync) return guard(c, () => entriesOfSources(c.blocks, c.withMetadata, c.from, c.through, direction, filter, this.scratch));
+    const blocks = await this.decompressed(c);
+    return guard(c, () => entriesOf(blocks, c.withMetadata, c.from, c.through, direction, filter));
   }
 
   /** All the blocks of an opened chunk, decompressed. */
@@ -524,6 +545,7 @@ function withoutDeleted(v: ScanVisitor & { done?(): void }, deleted: NonNullable
     entry: (e) => {
       if (!deleted(e.ts, e.line, e.metadata)) v.entry(e);
     },
+    transientData: v.transientData,
   };
 }
 
@@ -685,7 +707,7 @@ class LogMerge {
     private readonly deadline: Deadline,
     private readonly stats: QueryStats,
     private readonly load: (c: ChunkSource) => Promise<LoadedChunk>,
-    private readonly decompress: (c: LoadedChunk) => Promise<LoadedBlock[]>,
+    private readonly read: (c: LoadedChunk, direction: Direction, filter: BlockFilter | undefined) => Promise<ChunkEntry[]>,
   ) {
     this.forward = p.direction === 'forward';
     this.streams = sources.map((src, idx) => ({ idx, src, pending: [], head: 0, sp: undefined, out: [], pos: -1 }));
@@ -737,8 +759,7 @@ class LogMerge {
       const { st } = this.chunks[nextChunk++]!;
       const c = await prefetch.take();
       this.deadline.check();
-      const blocks = await this.decompress(c);
-      let entries = guard(c, () => entriesOf(blocks, c.withMetadata, c.from, c.through, this.p.direction, this.filter));
+      let entries = await this.read(c, this.p.direction, this.filter);
       const deleted = st.src.deleted;
       if (deleted !== undefined) entries = entries.filter((e) => !deleted(e.ts, e.line, e.metadata));
       if (pause.due()) await pause.yield();
