@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { ChunkEncoding } from '../chunk/codec.js';
 import { localIngesterReader } from '../ingester/memory-stream.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ const S = 1_000_000_000n;
 const NOW_MS = 1_700_000_000_000;
 const T = BigInt(NOW_MS) * 1_000_000n;
 
-function setup(dir: string, retainMs = 0) {
+function setup(dir: string, retainMs = 0, encoding: ChunkEncoding = 'snappy') {
   const store = new FilesystemObjectClient(join(dir, 'chunks'));
   const schema = new SchemaConfig([
     { from: '2020-01-01', store: 'tsdb', objectStore: 'filesystem', schema: 'v13', indexPrefix: 'index_', indexPeriodMs: 86_400_000 },
@@ -33,7 +34,7 @@ function setup(dir: string, retainMs = 0) {
   const flusher = new ChunkFlusher({ store, schema, uploaderId: 'test', concurrency: 4, timeoutMs: 10_000, logger: nopLogger, metrics });
   // Small blocks and chunks: a stream spans many chunks, so reads cross chunk boundaries all the time.
   const ingester = new Ingester({
-    chunk: { encoding: 'snappy', blockSize: 512, targetSize: 2048 },
+    chunk: { encoding, blockSize: 512, targetSize: 2048 },
     maxChunkAgeMs: 240 * 60_000,
     chunkIdlePeriodMs: 30 * 60_000,
     chunkRetainPeriodMs: retainMs,
@@ -105,6 +106,14 @@ async function push(ingester: Ingester, data: Map<string, Entry[]>, pods?: strin
   }
 }
 
+/** Three streams flushed to the store, two only in memory; the range covering them all. */
+async function memoryAndStore(ingester: Ingester, data: Map<string, Entry[]>): Promise<{ from: bigint; through: bigint }> {
+  await push(ingester, data, ['a', 'b', 'c']);
+  await ingester.flushAll();
+  await push(ingester, data, ['d', 'e']);
+  return { from: T - 3000n * S, through: T + 3600n * S };
+}
+
 /** What a log query must return, computed from the pushed entries directly (timestamps are unique). */
 function reference(data: Map<string, Entry[]>, q: string, from: bigint, through: bigint, direction: Direction, limit: number): Array<[string, string]> {
   const sel = parseExpr(q) as LogSelectorExpr;
@@ -160,12 +169,7 @@ describe('Querier', () => {
   it('returns the newest / oldest `limit` entries across streams from memory, the store, and both', async () => {
     const { ingester, querier } = setup(dir);
     const data = corpus(1, 400);
-    // Three streams flushed to the store, two only in memory.
-    await push(ingester, data, ['a', 'b', 'c']);
-    await ingester.flushAll();
-    await push(ingester, data, ['d', 'e']);
-    const from = T - 3000n * S;
-    const through = T + 3600n * S;
+    const { from, through } = await memoryAndStore(ingester, data);
     for (const q of queries) {
       for (const direction of ['backward', 'forward'] as const) {
         for (const limit of [1, 7, 100, 5000]) {
@@ -177,6 +181,36 @@ describe('Querier', () => {
           }
         }
       }
+    }
+  });
+
+  it('with lz4 chunks (decoded into the scratch buffer, read into pooled buffers), concurrent queries stay exact', async () => {
+    const { ingester, querier } = setup(dir, 0, 'lz4-256k');
+    const data = corpus(5, 500);
+    const { from, through } = await memoryAndStore(ingester, data);
+    const count = (s: ReturnType<Querier['sampleSource']>): Promise<number> => {
+      let n = 0;
+      return s.scanStreams!({ matchers: parseMatchers('{app="web"}'), lineFilters: [], from, through }, () => ({
+        raw: () => void n++,
+        entry: () => void n++,
+        transientData: true,
+      })).then(() => n);
+    };
+    const total = [...data.values()].reduce((n, es) => n + es.filter((e) => e.ts >= from && e.ts < through).length, 0);
+    for (let round = 0; round < 2; round++) {
+      // Every query at once: their chunk reads interleave, and each takes and gives back pooled buffers.
+      const jobs = queries.flatMap((q) =>
+        (['backward', 'forward'] as const).map(async (direction) => {
+          const got = await querier.selectLogs({ tenant: 't', expr: parseExpr(q), from, through, direction, limit: 5000 });
+          return [q, direction, flat(got, direction)];
+        }),
+      );
+      const counts = [count(querier.sampleSource('t')), count(querier.sampleSource('t'))];
+      const results = await Promise.all(jobs);
+      for (const [q, direction, got] of results) {
+        expect([q, direction, got]).toEqual([q, direction, reference(data, q as string, from, through, direction as Direction, 5000)]);
+      }
+      expect(await Promise.all(counts)).toEqual([total, total]);
     }
   });
 

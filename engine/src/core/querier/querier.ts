@@ -13,6 +13,7 @@ import {
   type LoadedBlock,
 } from '../chunk/block-reader.js';
 import { ScratchBuffer } from '../chunk/codec.js';
+import { ReadBufferPool } from '../storage/read-buffer-pool.js';
 import { decodeChunk, type ChunkEntry } from '../chunk/mem-chunk.js';
 import { joinInt64 } from '../chunk/varint.js';
 import { EngineError } from '../errors.js';
@@ -177,6 +178,11 @@ interface LoadedChunk {
   through: bigint;
   /** The object key of a chunk from the store (names it in errors). */
   key: string | undefined;
+  /**
+   * The pooled buffer a store chunk was read into, when no block read can return a view of it (every block decodes
+   * into fresh memory or the scratch buffer): given back to the pool once the chunk is consumed.
+   */
+  pooled?: Buffer;
 }
 
 const refId = (r: ChunkRef): string => `${r.fingerprint}/${r.from}:${r.through}:${r.checksum}`;
@@ -200,6 +206,8 @@ export class Querier {
    * loaded and consumed synchronously, so concurrent queries never interleave inside one use.
    */
   private readonly scratch = new ScratchBuffer();
+  /** Buffers store chunks are read into, reused once a chunk is consumed (storage/read-buffer-pool.ts). */
+  private readonly readBuffers = new ReadBufferPool();
 
   constructor(private readonly opts: QuerierOptions) {
     this.readFilter = opts.readFilter;
@@ -319,6 +327,7 @@ export class Querier {
             });
             if (pause.due()) await pause.yield();
           }
+          this.consumed(c);
         }
       } else {
         // Chunks overlap (out-of-order writes, or a chunk flushed again after a WAL replay): merge and deduplicate.
@@ -413,12 +422,15 @@ export class Querier {
     }
     const ref = c.ref!;
     const key = chunkKey(ref, this.opts.schema.periodFor(ref.from).schema);
-    const buf = await this.opts.store.get(key);
+    const buf = await this.opts.store.get(key, this.readBuffers.take);
     stats.chunksFetched++;
     stats.chunkBytes += buf.length;
     try {
       const chunk = await decodeChunk(buf);
-      return { withMetadata: chunk.withMetadata, blocks: overlappingBlocks(chunk.blockSources(sync), from, to), sync, from, through: to, key };
+      const blocks = overlappingBlocks(chunk.blockSources(sync), from, to);
+      // Blocks of codecs without decompressInto may be views of `buf` (the 'none' codec): that buffer is not reused.
+      const pooled = sync && blocks.every((b) => b.loadInto !== undefined) ? buf : undefined;
+      return { withMetadata: chunk.withMetadata, blocks, sync, from, through: to, key, pooled };
     } catch (e) {
       throw new EngineError('internal', `failed to read chunk ${key}: ${(e as Error).message}`);
     }
@@ -429,9 +441,21 @@ export class Querier {
    * chunks are decompressed block by block into the scratch buffer; only blocks with entries are copied out of it.
    */
   private async chunkEntries(c: LoadedChunk, direction: Direction, filter: BlockFilter | undefined): Promise<ChunkEntry[]> {
-    if (c.sync) return guard(c, () => entriesOfSources(c.blocks, c.withMetadata, c.from, c.through, direction, filter, this.scratch));
+    if (c.sync) {
+      const entries = guard(c, () => entriesOfSources(c.blocks, c.withMetadata, c.from, c.through, direction, filter, this.scratch));
+      this.consumed(c);
+      return entries;
+    }
     const blocks = await this.decompressed(c);
     return guard(c, () => entriesOf(blocks, c.withMetadata, c.from, c.through, direction, filter));
+  }
+
+  /** A chunk was read to the end: its pooled buffer can serve the next read. */
+  private consumed(c: LoadedChunk): void {
+    if (c.pooled === undefined) return;
+    this.readBuffers.release(c.pooled);
+    c.pooled = undefined;
+    c.blocks = [];
   }
 
   /** All the blocks of an opened chunk, decompressed. */

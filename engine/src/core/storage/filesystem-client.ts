@@ -73,10 +73,10 @@ export class FilesystemObjectClient implements ObjectClient {
     await syncDir(dir);
   }
 
-  async get(key: string): Promise<Buffer> {
+  async get(key: string, into?: (size: number) => Buffer): Promise<Buffer> {
     const path = this.pathOf(key);
     try {
-      return await readFile(path);
+      return into === undefined ? await readFile(path) : await readInto(path, into);
     } catch (e) {
       const code = errno(e);
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') throw new ObjectNotFoundError(key);
@@ -179,6 +179,25 @@ async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The whole file, read into a buffer from `into` (a file that shrinks meanwhile gives what was there). */
+async function readInto(path: string, into: (size: number) => Buffer): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (!(size > 0)) return Buffer.alloc(0);
+    const buf = into(size);
+    let off = 0;
+    while (off < size) {
+      const { bytesRead } = await fh.read(buf, off, size - off, off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    return off === size ? buf : buf.subarray(0, off);
   } finally {
     await fh.close();
   }

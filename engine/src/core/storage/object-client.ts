@@ -12,8 +12,11 @@ export interface ObjectInfo {
 export interface ObjectClient {
   /** Writes the whole object; a reader sees either the previous object or the new one, never a part. */
   put(key: string, body: Buffer): Promise<void>;
-  /** Reads the whole object; a missing key rejects with `ObjectNotFoundError`. */
-  get(key: string): Promise<Buffer>;
+  /**
+   * Reads the whole object; a missing key rejects with `ObjectNotFoundError`. With `into`, a client that reads into
+   * memory of its own choosing (the filesystem) takes a buffer of the object's size from it (ReadBufferPool.take).
+   */
+  get(key: string, into?: (size: number) => Buffer): Promise<Buffer>;
   /** Every object whose key starts with `prefix` (recursive, no delimiter), sorted by key bytes (UTF-8). */
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Removes the object; deleting a missing key succeeds. */
