@@ -231,7 +231,7 @@ async function main(): Promise<number> {
         `queried while in the ingester's memory, then flushed to the filesystem store (${q.storeChunks} chunk objects, ${(q.storeBytes / 1e6).toFixed(0)} MB) ` +
         `and queried from there with nothing left in memory. Metric queries are range queries over the whole span (step 1m); the log query is backward ` +
         `with limit 1000. Each figure is the best of ${QUERY_RUNS} runs after a warm-up; CPU-seconds are the engine process's (every thread: ` +
-        `main, libuv pool decompressing blocks, GC helpers); "MB looked at" is the line bytes of the streams the selector matches. ` +
+        `main (which decompresses blocks), libuv pool (file reads), GC helpers); "MB looked at" is the line bytes of the streams the selector matches. ` +
         `Lookups: ${q.lookupStreams} streams of one entry (100 apps × 10 namespaces × 4 levels, a pod each) in an engine of their own, after ` +
         `the queries; best of 5 calls; "store" reads an index file holding them, written with the flusher's builder (without uploading ` +
         `${q.lookupStreams} one-entry chunks, which lookups never read).`,
