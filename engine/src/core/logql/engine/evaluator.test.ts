@@ -536,6 +536,13 @@ describe("parser hints (Loki's, metric queries only)", () => {
     );
   });
 
+  it('a query grouping by __error__ keeps its errors instead of failing (__preserve_error__)', async () => {
+    expect(await instant(src, 'sum by (__error__) (count_over_time({app="j"} | json [1m]))', 50)).toEqual([
+      [{}, 2],
+      [{ __error__: 'JSONParserErr' }, 2],
+    ]);
+  });
+
   it('a `without` grouping needs every label: no hints, every error counts', async () => {
     await expect(instant(src, 'sum without (status) (count_over_time({app="j"} | json [25s]))', 25)).rejects.toThrow(
       "pipeline error: 'JSONParserErr'",
