@@ -361,6 +361,9 @@ async function seedChild(o: DistributedBenchOptions, storeDir: string): Promise<
   const stepNs = BigInt(STEP_S) * 1_000_000_000n;
   const start = (BigInt(seeded.startMs) * NS_PER_MS / stepNs + 1n) * stepNs + 5n * 60_000_000_000n;
   const end = (BigInt(seeded.startMs + seeded.spanMs) * NS_PER_MS / stepNs + 1n) * stepNs;
+  if (end <= start) {
+    throw new Error(`${(seeded.lineBytes / 1e6).toFixed(0)} MB span ${(seeded.spanMs / 60_000).toFixed(1)} minutes: the query needs more than 5 (--query-mb of 100 or more)`);
+  }
   const expr = parseExpr(DISTRIBUTED_QUERY) as SampleExpr;
   let best = { wall: Infinity, cpu: Infinity };
   let result: unknown;

@@ -549,3 +549,12 @@ describe("parser hints (Loki's, metric queries only)", () => {
     );
   });
 });
+
+describe('evaluate() called directly', () => {
+  it('refuses an end before the start with the HTTP API message, not a crash', async () => {
+    const src = new FixtureSource([{ labels: { app: 'a' }, entries: [[10, 'x']] }]);
+    await expect(
+      evaluate({ expr: parseExpr('sum(count_over_time({app="a"}[1m]))') as SampleExpr, start: 600n * S, end: 300n * S, step: 60n * S }, { source: src }),
+    ).rejects.toThrow('end timestamp must not be before or equal to start time');
+  });
+});

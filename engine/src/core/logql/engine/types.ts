@@ -1,6 +1,7 @@
 import type { LineFilterSpec } from '../../chunk/block-filter.js';
 import type { EntrySink } from '../../chunk/block-reader.js';
 import type { LabelPair, Labels } from '../../model.js';
+import { badRequest } from '../../errors.js';
 import type { Deadline } from '../../querier/deadline.js';
 import type { LabelMatcher } from '../syntax/matcher.js';
 import type { Metric } from './labels.js';
@@ -78,6 +79,8 @@ export class StepGrid {
     readonly end: bigint,
     readonly step: bigint,
   ) {
+    // The HTTP layer refuses such a range with this message; internal callers (sub-queries, tools) get the same.
+    if (end < start) throw badRequest('end timestamp must not be before or equal to start time');
     this.count = step > 0n ? Number((end - start) / step) + 1 : 1;
   }
 
