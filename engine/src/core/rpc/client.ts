@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { EngineError } from '../errors.js';
 import { sleep } from '../util/clock.js';
 import { CBOR_CONTENT_TYPE, decodeBody, EncodedBody, encodeBody, errorFromBody } from './codec.js';
@@ -42,7 +44,8 @@ class PeerGate {
     private readonly maxQueued: number,
   ) {}
 
-  async enter(addr: string): Promise<void> {
+  /** Takes a slot, waiting for one at most until `signal` aborts (then rejects with its reason, holding none). */
+  async enter(addr: string, signal: AbortSignal): Promise<void> {
     if (this.inFlight < this.max) {
       this.inFlight++;
       return;
@@ -50,7 +53,19 @@ class PeerGate {
     if (this.waiting.length >= this.maxQueued) {
       throw new EngineError('unavailable', `too many outstanding calls to ${addr}`);
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    signal.throwIfAborted();
+    await new Promise<void>((resolve, reject) => {
+      const wake = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        this.waiting.splice(this.waiting.indexOf(wake), 1);
+        reject(signal.reason as Error);
+      };
+      this.waiting.push(wake);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   leave(): void {
@@ -61,7 +76,7 @@ class PeerGate {
 }
 
 /**
- * Calls another component's internal API over HTTP/1.1 keep-alive (Node's fetch pools connections per origin)
+ * Calls another component's internal API over HTTP/1.1 keep-alive (node:http, one pooling agent per client)
  * with CBOR bodies. Errors come back as the EngineError the peer raised, so a 429 from an ingester is a 429 at the
  * distributor; an unreachable peer is `unavailable` (503), a slow one `timeout` (504).
  */
@@ -69,10 +84,21 @@ export class RpcClient {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly gates = new Map<string, PeerGate>();
+  private readonly httpAgent: HttpAgent;
+  private readonly httpsAgent: HttpsAgent;
 
   constructor(private readonly opts: RpcClientOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.retries = opts.retries ?? 2;
+    // Connections per peer are bounded by the gate, not the agent (ungated calls may exceed the budget).
+    this.httpAgent = new HttpAgent({ keepAlive: true });
+    this.httpsAgent = new HttpsAgent({ keepAlive: true });
+  }
+
+  /** Closes the pooled connections, idle and in use (calls in flight fail with `unavailable`); the client stays usable. */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
   /** `addr` is `host:port` (or a full `http://` URL); `method` e.g. `ingester/push`. */
@@ -93,34 +119,68 @@ export class RpcClient {
   }
 
   private async once<Res>(addr: string, method: string, tenant: string | undefined, payload: Buffer, opts: CallOptions): Promise<Res> {
-    const gate = opts.ungated ? undefined : this.gate(addr);
-    await gate?.enter(addr);
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    // Started before the wait for a slot: a call queued behind a stuck peer still ends on time (or when cancelled).
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+    const gate = opts.ungated ? undefined : this.gate(addr);
     try {
-      const headers: Record<string, string> = { 'content-type': CBOR_CONTENT_TYPE, accept: CBOR_CONTENT_TYPE };
+      await gate?.enter(addr, signal);
+    } catch (e) {
+      if (e instanceof EngineError) throw e;
+      if (timeout.aborted) throw new EngineError('timeout', `call ${method} to ${addr} timed out after ${timeoutMs}ms`);
+      throw new EngineError('client_closed', `call ${method} to ${addr} cancelled`);
+    }
+    try {
+      const headers: Record<string, string | number> = {
+        'content-type': CBOR_CONTENT_TYPE,
+        accept: CBOR_CONTENT_TYPE,
+        'content-length': payload.length,
+      };
       if (tenant !== undefined) headers[TENANT_HEADER] = tenant;
-      let res: Response;
+      let res: { status: number; body: Buffer };
       try {
-        res = await fetch(urlOf(addr, method), { method: 'POST', headers, body: payload, signal });
+        res = await this.post(urlOf(addr, method), headers, payload, signal);
       } catch (e) {
         if (timeout.aborted) throw new EngineError('timeout', `call ${method} to ${addr} timed out after ${timeoutMs}ms`);
         if (opts.signal?.aborted) throw new EngineError('client_closed', `call ${method} to ${addr} cancelled`);
         throw new EngineError('unavailable', `call ${method} to ${addr} failed: ${causeOf(e)}`);
       }
-      let buf: Buffer;
-      try {
-        buf = Buffer.from(await res.arrayBuffer());
-      } catch (e) {
-        if (timeout.aborted) throw new EngineError('timeout', `call ${method} to ${addr} timed out after ${timeoutMs}ms`);
-        throw new EngineError('unavailable', `call ${method} to ${addr} failed reading the response: ${causeOf(e)}`);
-      }
-      if (!res.ok) throw errorFromBody(res.status, buf);
-      return decodeBody<Res>(buf);
+      if (res.status < 200 || res.status > 299) throw errorFromBody(res.status, res.body);
+      return decodeBody<Res>(res.body);
     } finally {
       gate?.leave();
     }
+  }
+
+  /**
+   * One POST with node:http on a keep-alive agent. (fetch was measured at ~12% of a distributor's CPU copying
+   * request bodies through web streams; http.request writes the Buffer as it is.)
+   */
+  private post(url: URL, headers: Record<string, string | number>, payload: Buffer, signal: AbortSignal): Promise<{ status: number; body: Buffer }> {
+    const https = url.protocol === 'https:';
+    return new Promise((resolve, reject) => {
+      const req = (https ? httpsRequest : httpRequest)(
+        url,
+        { method: 'POST', headers, agent: https ? this.httpsAgent : this.httpAgent, signal },
+        (res) => {
+          const parts: Buffer[] = [];
+          let size = 0;
+          res.on('data', (d: Buffer) => {
+            parts.push(d);
+            size += d.length;
+          });
+          res.on('end', () => {
+            if (!res.complete) return reject(new Error('connection closed before the whole response was read'));
+            resolve({ status: res.statusCode ?? 0, body: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size) });
+          });
+          res.on('error', reject);
+          res.on('aborted', () => reject(new Error('response aborted')));
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
   }
 
   private gate(addr: string): PeerGate {
@@ -133,9 +193,9 @@ export class RpcClient {
   }
 }
 
-function urlOf(addr: string, method: string): string {
+function urlOf(addr: string, method: string): URL {
   const base = addr.startsWith('http://') || addr.startsWith('https://') ? addr.replace(/\/+$/, '') : `http://${addr}`;
-  return `${base}${RPC_PATH}${method}`;
+  return new URL(`${base}${RPC_PATH}${method}`);
 }
 
 function causeOf(e: unknown): string {
