@@ -5,7 +5,7 @@ import { VERSION } from './core/version.js';
 import { configToYaml, loadConfig } from './core/config/config.js';
 import { Engine } from './core/engine.js';
 import { LogfmtLogger, type LogLevel } from './core/util/logger.js';
-import { nativeAddonPath, nativeAvailable } from './core/util/native.js';
+import { nativeAddonPath, nativeAvailable, nativeUnavailableReason } from './core/util/native.js';
 import { createApp } from './modules/http/app-factory.js';
 
 /**
@@ -38,7 +38,9 @@ async function main(argv: string[]): Promise<void> {
   const host = config.server.http_listen_address || '0.0.0.0';
   await app.listen(config.server.http_listen_port, host);
   logger.info('Strata started', { target, http: `${host}:${config.server.http_listen_port}`, native_read_path: nativeAvailable() });
-  if (!nativeAvailable()) logger.warn(`native addon not built (${nativeAddonPath}): reads use the slower JavaScript fallbacks`);
+  if (!nativeAvailable()) {
+    logger.warn(`native addon not loaded (${nativeAddonPath}: ${nativeUnavailableReason()}): reads use the slower fallbacks`);
+  }
   if (engine.components.has('ruler')) {
     // Accepted so deployments that name it start, but this version evaluates no rules: say so instead of pretending.
     logger.warn('the ruler component is not implemented in this version: no recording or alerting rules are evaluated');

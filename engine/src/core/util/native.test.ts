@@ -437,3 +437,24 @@ describe('without the addon', () => {
     expect(f.list).toEqual([]);
   });
 });
+
+describe('an addon that fails to load', () => {
+  it('falls back as if it were not built, and says why', async () => {
+    let m: typeof native | undefined;
+    await jest.isolateModulesAsync(async () => {
+      // The file is there (undoing withoutAddon's registration), but Node's loader refuses it (another platform).
+      jest.unstable_mockModule('node:fs', () => ({ ...fs }));
+      jest.unstable_mockModule('node:module', () => ({
+        createRequire: () => () => {
+          throw new Error('invalid ELF header');
+        },
+      }));
+      m = await import('./native.js');
+    });
+    expect(m!.nativeAvailable()).toBe(false);
+    expect(m!.nativeUnavailableReason()).toBe('invalid ELF header');
+    expect(m!.lz4DecompressInto).toBeUndefined();
+    expect(m!.indexOfBytes(Buffer.from('abcabc'), Buffer.from('ca'), 0, 6)).toBe(2);
+    expect(native.nativeUnavailableReason()).toBe('not built');
+  });
+});

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 /**
  * The engine's native addon (engine/native/strata_native.c, ADR 0013): LZ4 block decoding into a reused buffer and
  * memmem byte search, the two costs that dominate a scan of stored chunks. Built by the engine's `build` script.
- * Without it (built with STRATA_NATIVE=off, or on a platform without a C compiler) the same functions run on lz4-napi and
- * Buffer#indexOf: same results, slower reads.
+ * Without it (built with STRATA_NATIVE=off, on a platform without a C compiler, or when it fails to load) the same
+ * functions run on lz4-napi and Buffer#indexOf: same results, slower reads.
  */
 interface Addon {
   lz4DecompressInto(src: Buffer, dst: Buffer, limit: number): number;
@@ -16,15 +16,26 @@ interface Addon {
 // Same relative path from src/core/util (tests) and dist/core/util (the built engine).
 const ADDON_PATH = fileURLToPath(new URL('../../../native/build/strata_native.node', import.meta.url));
 
+let loadError = 'not built';
+
 function load(): Addon | undefined {
   if (!existsSync(ADDON_PATH)) return undefined;
-  return createRequire(import.meta.url)(ADDON_PATH) as Addon;
+  try {
+    return createRequire(import.meta.url)(ADDON_PATH) as Addon;
+  } catch (e) {
+    // Built for another platform or a Node.js without Node-API 8: the fallbacks still give the same results.
+    loadError = (e as Error).message;
+    return undefined;
+  }
 }
 
 const addon = load();
 
 /** Whether the addon is loaded (logged at start-up; the tests require it). */
 export const nativeAvailable = (): boolean => addon !== undefined;
+
+/** Why the addon is not loaded ('not built', or the loader's error), for the start-up warning. */
+export const nativeUnavailableReason = (): string => loadError;
 
 /** The addon's file, for messages. */
 export const nativeAddonPath = ADDON_PATH;
@@ -51,6 +62,5 @@ function indexOfFallback(haystack: Buffer, needle: Buffer, from: number, to: num
   if (to > haystack.length) to = haystack.length;
   if (from > to) return -1;
   if (to === haystack.length) return haystack.indexOf(needle, from);
-  const p = haystack.subarray(0, to).indexOf(needle, from);
-  return p;
+  return haystack.subarray(0, to).indexOf(needle, from);
 }
