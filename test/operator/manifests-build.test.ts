@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import type { LokiComponentName, LokiStack } from '../../operator/src/api/v1/index.js';
-import { buildDesired, sha256, type BuildInput } from '../../operator/src/manifests/build.js';
+import { buildDesired, ENGINE_UID, sha256, type BuildInput } from '../../operator/src/manifests/build.js';
 import { buildConfig, renderConfig } from '../../operator/src/manifests/config.js';
 import { ofKind, type KubeObject, type StatefulSet } from '../../operator/src/manifests/kube-types.js';
 import { SIZES } from '../../operator/src/manifests/sizes.js';
@@ -137,6 +137,29 @@ describe('buildDesired for a distributed stack (1x.small)', () => {
       expect(d.spec.template.spec.containers[0]!.args[0]).toBe(`-target=${target}`);
     }
     expect(find(objects, 'StatefulSet', 'logs-compactor').spec.template.spec.containers[0]!.args[0]).toBe('-target=compactor');
+  });
+
+  it('runs every engine pod as the image user 10001, non-root, without capabilities or privilege escalation', () => {
+    const demo = buildDesired({
+      stack: sampleStack({ size: '1x.demo', storage: { secret: { name: 'unused', type: 'filesystem' }, schemas: [{ version: 'v13', effectiveDate: '2024-06-01' }] } }),
+      tenants: [],
+      options: OPTIONS,
+    }).objects;
+    const templates = Object.entries({ ...podTemplates(objects), ...podTemplates(demo) });
+    expect(templates.map(([name]) => name).sort()).toEqual(
+      ['logs-compactor', 'logs-distributor', 'logs-index-gateway', 'logs-ingester', 'logs-querier', 'logs-query-frontend', 'logs-query-scheduler', 'logs-single-binary'],
+    );
+    for (const [name, t] of templates) {
+      // fsGroup: the kubelet makes the storage and WAL volumes (mounted root-owned) group-writable for 10001.
+      expect([name, t.spec.securityContext]).toEqual([
+        name,
+        { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+      ]);
+      for (const c of t.spec.containers) {
+        expect([name, c.securityContext]).toEqual([name, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } }]);
+      }
+    }
+    expect(ENGINE_UID).toBe(10001);
   });
 
   it('puts the config hash and the secret hash (and nothing tenant-related) on every pod template', () => {

@@ -56,9 +56,11 @@ import type {
   PersistentVolumeClaimTemplate,
   PodDisruptionBudget,
   PodDisruptionBudgetApiVersion,
+  PodSecurityContext,
   PodTemplateSpec,
   Role,
   RoleBinding,
+  SecurityContext,
   Service,
   ServiceAccount,
   StatefulSet,
@@ -96,6 +98,27 @@ export interface DesiredState {
   /** One verdict per LokiTenant referring to the stack; accepted ones are in the runtime ConfigMap. */
   tenants: TenantVerdict[];
 }
+
+/** The engine image's numeric user and group (engine/Dockerfile's USER). */
+export const ENGINE_UID = 10001;
+
+/**
+ * Engine pods run as the image's non-root user; fsGroup makes the PVC-backed /var/strata (storage, WAL) writable by
+ * it, since volumes are mounted root-owned.
+ */
+export const ENGINE_POD_SECURITY_CONTEXT: Readonly<PodSecurityContext> = {
+  runAsNonRoot: true,
+  runAsUser: ENGINE_UID,
+  runAsGroup: ENGINE_UID,
+  fsGroup: ENGINE_UID,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** The engine needs no Linux capability and no privilege escalation. */
+export const ENGINE_CONTAINER_SECURITY_CONTEXT: Readonly<SecurityContext> = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+};
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -320,6 +343,7 @@ class Context {
         timeoutSeconds: 2,
         failureThreshold: 10,
       },
+      securityContext: structuredClone(ENGINE_CONTAINER_SECURITY_CONTEXT),
     };
 
     const t = p.template;
@@ -350,6 +374,7 @@ class Context {
         automountServiceAccountToken: this.distributed,
         // Ingesters flush and leave the ring on shutdown; the WAL covers anything cut short.
         terminationGracePeriodSeconds: p.component === 'ingester' || p.component === 'singleBinary' ? 300 : 30,
+        securityContext: structuredClone(ENGINE_POD_SECURITY_CONTEXT),
         containers: [container],
         volumes,
         ...(t?.nodeSelector ? { nodeSelector: { ...t.nodeSelector } } : {}),

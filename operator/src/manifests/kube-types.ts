@@ -60,6 +60,32 @@ export interface Container {
   volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  securityContext?: SecurityContext;
+}
+
+export interface SeccompProfile {
+  type: 'RuntimeDefault' | 'Localhost' | 'Unconfined';
+  localhostProfile?: string;
+}
+
+/** A container's securityContext (the fields Strata sets). */
+export interface SecurityContext {
+  allowPrivilegeEscalation?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  readOnlyRootFilesystem?: boolean;
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  seccompProfile?: SeccompProfile;
+}
+
+/** A pod's securityContext (the fields Strata sets). */
+export interface PodSecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  fsGroup?: number;
+  seccompProfile?: SeccompProfile;
 }
 
 export interface Volume {
@@ -100,6 +126,7 @@ export interface PodSpec {
   serviceAccountName: string;
   automountServiceAccountToken?: boolean;
   terminationGracePeriodSeconds?: number;
+  securityContext?: PodSecurityContext;
   containers: Container[];
   volumes?: Volume[];
   nodeSelector?: Record<string, string>;
