@@ -234,6 +234,9 @@ describe('Drilldown read APIs over HTTP', () => {
       expect(p.body).toEqual({ values: ['t38', 't39'], limit: 1000 });
       const none = await get(e.url, '/loki/api/v1/detected_field/nope/values', { query: '{app="api"}', ...RANGE });
       expect(none.body).toEqual({});
+      // A name longer than Fastify's default 100-character path parameter still reaches the handler (not 414).
+      const long = await get(e.url, `/loki/api/v1/detected_field/${'x'.repeat(300)}/values`, { query: '{app="api"}', ...RANGE });
+      expect([long.status, long.body]).toEqual([200, {}]);
     });
   });
 

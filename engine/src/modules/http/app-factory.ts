@@ -27,7 +27,7 @@ class NestLogger implements LoggerService {
  */
 export async function createApp(engine: Engine, logger: Logger): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    maxParamLength: 8192,
+    routerOptions: { maxParamLength: 8192 },
     http: { maxHeaderSize: MAX_HEADER_BYTES },
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
