@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import { EngineError } from '../errors.js';
-import { CHUNK_MAGIC, ChunkReader, decodeChunk, encodeChunk } from './chunk-format.js';
+import { CHUNK_MAGIC, ChunkReader, decodeChunk, encodeChunk, MAX_BLOCK_BYTES } from './chunk-format.js';
 import { codecFor } from './codec.js';
 import { MemChunk } from './mem-chunk.js';
 
@@ -124,6 +124,14 @@ describe('corruption is detected with a clear error', () => {
       { entries: 1, minTs: 1n, maxTs: 1n, uncompressedSize: 99, compressed: gz.compressSync(Buffer.from([2, 1, 0x61])) },
     ]);
     await expectCorrupt(buf, 'block 0 decompressed to 3 bytes, expected 99');
+  });
+
+  it('a block claiming an absurd uncompressed size (valid checksums) is refused before anything is allocated', async () => {
+    const lz4 = codecFor('lz4-256k');
+    const buf = encodeChunk(3, lz4.id, [
+      { entries: 1, minTs: 1n, maxTs: 1n, uncompressedSize: MAX_BLOCK_BYTES + 1, compressed: lz4.compressSync(Buffer.from([2, 1, 0x61])) },
+    ]);
+    await expectCorrupt(buf, `block 0 claims ${MAX_BLOCK_BYTES + 1} uncompressed bytes`);
   });
 
   it('an entry that runs past the end of its block', async () => {

@@ -29,6 +29,8 @@ export const FORMAT_V4: FormatVersion = 4;
 export const FORMAT_V3: FormatVersion = 3;
 
 const HEADER_LEN = 6;
+/** Largest uncompressed block a reader accepts (a head block may outgrow chunk_block_size by one entry). */
+export const MAX_BLOCK_BYTES = 512 * 1024 * 1024;
 /** crc32 of the metadata section + its offset. */
 const TRAILER_LEN = 12;
 const MAX_UVARINT_LEN = 7;
@@ -168,6 +170,9 @@ export class ChunkReader {
           throw corruptChunk(`block ${i} spans bytes ${offset}..${offset + compressedLength + 4}, outside the data`);
         }
         if (minTs > maxTs) throw corruptChunk(`block ${i} has minTs > maxTs`);
+        // Blocks are cut at chunk_block_size (256 KiB by default): a size this large is damage, and decoding would
+        // allocate it.
+        if (uncompressedLength > MAX_BLOCK_BYTES) throw corruptChunk(`block ${i} claims ${uncompressedLength} uncompressed bytes`);
         prevEnd = offset + compressedLength + 4;
         blocks[i] = { entries, minTs, maxTs, offset, compressedLength, uncompressedLength };
       }
