@@ -83,7 +83,7 @@ export class Cluster {
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.nodes.values()].map((n) => (n.child ? n.kill('SIGKILL') : Promise.resolve())));
+    await Promise.all([...this.nodes.values()].map((n) => n.kill('SIGKILL')));
   }
 
   /** Waits until the ring, as seen from `viewer`, lists `expect` instances ACTIVE. */

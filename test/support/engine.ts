@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -65,55 +64,9 @@ export async function startEngine(configYaml: string, deps: Partial<EngineDeps> 
   };
 }
 
-// One free-port helper for tests and benchmarks.
-export { freePort } from '../../engine/src/bench/engine-process.js';
-
-/** Runs the compiled engine (`npm run build` first) as a child process, as a user would. */
-export class EngineProcess {
-  child: ChildProcess | undefined;
-  stderr = '';
-
-  constructor(
-    readonly configFile: string,
-    readonly port: number,
-    readonly args: string[] = [],
-    /** Extra environment for the child (Jest sandboxes process.env, so it must be passed explicitly). */
-    readonly env: Record<string, string> = {},
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const main = join(ROOT, 'engine/dist/main.js');
-    if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
-    this.stderr = '';
-    this.child = spawn(process.execPath, [main, `-config.file=${this.configFile}`, ...this.args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...this.env },
-    });
-    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    const child = this.child;
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`engine exited with ${child.exitCode}: ${this.stderr}`);
-        return (await fetch(`${this.url}/ready`).catch(() => undefined))?.status === 200;
-      },
-      30_000,
-      () => this.stderr,
-    );
-  }
-
-  kill(signal: NodeJS.Signals): Promise<number | null> {
-    const child = this.child!;
-    return new Promise((done) => {
-      if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
-      child.once('exit', (code) => done(code));
-      child.kill(signal);
-    });
-  }
-}
+// One free-port helper and one engine child process for tests and benchmarks (EngineProcess runs the compiled
+// engine as a user would: `npm run build` first).
+export { EngineProcess, freePort } from '../../engine/src/bench/engine-process.js';
 
 export async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number, detail?: () => string): Promise<void> {
   const end = Date.now() + timeoutMs;

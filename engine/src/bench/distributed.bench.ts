@@ -18,7 +18,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig } from '../core/config/config.js';
@@ -31,9 +30,8 @@ import { parseExpr } from '../core/logql/syntax/parser.js';
 import { newStats } from '../core/querier/querier.js';
 import { metricResponse } from '../core/querier/response.js';
 import { nopLogger } from '../core/util/logger.js';
-import { benchConfig, benchTempDir, ENGINE_ROOT, freePort, PushClient, removeTempDir, ringNodeConfig, sleep } from './engine-process.js';
+import { benchConfig, benchTempDir, EngineProcess, freePort, getText, installCleanup, killChild, PushClient, removeTempDir, ringNodeConfig, sleep, trackChild } from './engine-process.js';
 import { CONTENT_TYPE, prepareCorpus, runIngest, type PreparedBatch, type PreparedCorpus } from './ingest.bench.js';
-import { processCpuSeconds } from './machine.js';
 import { flushToStore, seedCorpus, TENANT } from './query.bench.js';
 
 export interface DistributedBenchOptions {
@@ -127,41 +125,6 @@ const ETCD_BIN = '/usr/bin/etcd';
 
 // ── processes ───────────────────────────────────────────────────────────────────────────────────────────────────
 
-const running = new Set<ChildProcess>();
-let exitHook = false;
-
-/** Tracks a child so it is SIGKILLed when this process exits for any reason (run.ts turns signals into exits). */
-function track(c: ChildProcess): void {
-  running.add(c);
-  c.once('exit', () => running.delete(c));
-  if (!exitHook) {
-    exitHook = true;
-    process.on('exit', () => {
-      for (const p of running) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-    });
-  }
-}
-
-async function kill(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  await new Promise<void>((done) => {
-    c.once('exit', () => done());
-    c.kill('SIGKILL');
-  });
-}
-
-function getText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  return new Promise((done, fail) => {
-    const req = http.get(url, { headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }));
-      res.on('error', fail);
-    });
-    req.on('error', fail);
-  });
-}
-
 /** Polls `cond` until it holds; a poll that throws counts as "not yet", unless `dead()` names a reason to give up. */
 async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs: number, detail: () => string = () => '', dead: () => string | undefined = () => undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -188,7 +151,7 @@ async function startEtcd(dir: string): Promise<{ child: ChildProcess; url: strin
     { stdio: ['ignore', fd, fd] },
   );
   closeSync(fd);
-  track(child);
+  trackChild(child);
   await waitUntil(
     'etcd healthy',
     async () => {
@@ -202,51 +165,14 @@ async function startEtcd(dir: string): Promise<{ child: ChildProcess; url: strin
   return { child, url };
 }
 
-/** One engine process of the cluster: its own directory and port, the shared store, the etcd ring. */
-class Node {
-  stderr = '';
-  child: ChildProcess | undefined;
-
+/** One engine process of the cluster: its own directory (named after it) and port, the shared store, the etcd ring. */
+class Node extends EngineProcess {
   constructor(
     readonly name: string,
-    readonly port: number,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get addr(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  get pid(): number {
-    return this.child!.pid!;
-  }
-
-  cpuSeconds(): number {
-    return processCpuSeconds(this.pid);
-  }
-
-  async start(configFile: string): Promise<void> {
-    const child = spawn(process.execPath, [join(ENGINE_ROOT, 'dist/main.js'), `-config.file=${configFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    track(child);
-    this.child = child;
-    child.stderr!.on('data', (d: Buffer) => {
-      this.stderr += d.toString();
-      if (this.stderr.length > 1 << 20) this.stderr = this.stderr.slice(-(1 << 19));
-    });
-    await waitUntil(
-      `${this.name} ready`,
-      async () => (await getText(`${this.url}/ready`)).status === 200,
-      30_000,
-      () => this.stderr.slice(-2000),
-      () => (child.exitCode !== null ? `exited with ${child.exitCode}` : undefined),
-    );
-  }
-
-  async stop(): Promise<void> {
-    if (this.child) await kill(this.child);
+    port: number,
+    root: string,
+  ) {
+    super(join(root, name, 'config.yaml'), port);
   }
 }
 
@@ -276,9 +202,8 @@ function nodeConfig(c: ClusterSettings, node: Node, target: string, extra = ''):
 
 async function startNode(c: ClusterSettings, node: Node, target: string, extra = ''): Promise<Node> {
   mkdirSync(join(c.root, node.name), { recursive: true });
-  const file = join(c.root, node.name, 'config.yaml');
-  writeFileSync(file, nodeConfig(c, node, target, extra));
-  await node.start(file);
+  writeFileSync(node.configFile, nodeConfig(c, node, target, extra));
+  await node.start();
   return node;
 }
 
@@ -320,7 +245,7 @@ function seedStore(o: DistributedBenchOptions, storeDir: string, log: (s: string
   const self = fileURLToPath(import.meta.url);
   return new Promise<SeedResult>((done, fail) => {
     const child = spawn(process.execPath, ['--max-old-space-size=12288', self, '--dist-seed-child', JSON.stringify(o), storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    track(child);
+    trackChild(child);
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -428,7 +353,7 @@ async function readPath(
 ): Promise<Pick<DistributedBenchResult, 'queries' | 'speedUp' | 'mismatches' | 'cache'>> {
   const names = ['index-gateway', 'query-scheduler', 'query-frontend', 'querier-1', 'querier-2'];
   const nodes = new Map<string, Node>();
-  for (const n of names) nodes.set(n, new Node(n, await freePort()));
+  for (const n of names) nodes.set(n, new Node(n, await freePort(), c.root));
   const node = (n: string): Node => nodes.get(n)!;
   const reader = `
 storage_config:
@@ -519,7 +444,7 @@ query_range:
     );
     return { queries, speedUp: queries[0]!.wallSeconds / queries[1]!.wallSeconds, mismatches, cache };
   } finally {
-    await Promise.all([...nodes.values()].map((n) => n.stop()));
+    await Promise.all([...nodes.values()].map((n) => n.kill('SIGKILL')));
   }
 }
 
@@ -568,8 +493,8 @@ async function pushFor(
 }
 
 async function writePath(o: DistributedBenchOptions, c: ClusterSettings, corpus: PreparedCorpus, log: (s: string) => void): Promise<PushMeasure> {
-  const ingesters = await Promise.all(['ingester-1', 'ingester-2', 'ingester-3'].map(async (n) => new Node(n, await freePort())));
-  const distributor = new Node('distributor', await freePort());
+  const ingesters = await Promise.all(['ingester-1', 'ingester-2', 'ingester-3'].map(async (n) => new Node(n, await freePort(), c.root)));
+  const distributor = new Node('distributor', await freePort(), c.root);
   const all = [distributor, ...ingesters];
   try {
     await Promise.all(ingesters.map((n) => startNode(c, n, 'ingester')));
@@ -602,7 +527,7 @@ async function writePath(o: DistributedBenchOptions, c: ClusterSettings, corpus:
     );
     return m;
   } finally {
-    await Promise.all(all.map((n) => n.stop()));
+    await Promise.all(all.map((n) => n.kill('SIGKILL')));
   }
 }
 
@@ -610,6 +535,7 @@ async function writePath(o: DistributedBenchOptions, c: ClusterSettings, corpus:
 
 export async function runDistributedBench(o: DistributedBenchOptions = DEFAULT_DISTRIBUTED_BENCH, log: (s: string) => void = () => {}): Promise<DistributedBenchResult> {
   const t0 = performance.now();
+  installCleanup(); // every child (etcd, the seeding child, the nodes) is killed however this process ends
   const root = benchTempDir('strata-bench-dist-');
   let etcd: ChildProcess | undefined;
   try {
@@ -661,7 +587,7 @@ export async function runDistributedBench(o: DistributedBenchOptions = DEFAULT_D
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
-    if (etcd) await kill(etcd);
+    if (etcd) await killChild(etcd);
     removeTempDir(root);
   }
 }

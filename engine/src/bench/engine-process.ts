@@ -1,10 +1,11 @@
 /**
- * The engine as a child process for the HTTP benchmarks (`node engine/dist/main.js -config.file=...`), with a data
- * directory of its own, CPU accounting from /proc, an optional inspector session for CPU profiles, and a cleanup
- * that runs however the benchmark ends (children killed, temp dirs removed).
+ * The engine as a child process (`node engine/dist/main.js -config.file=...`) for the e2e suites and the benchmarks:
+ * `EngineProcess` spawns it, waits for /ready and stops it; `EngineChild` adds what the HTTP benchmarks need (a data
+ * directory of its own, CPU accounting from /proc, an optional inspector session for CPU profiles). A cleanup runs
+ * however a benchmark ends (children killed, temp dirs removed). Also the configs the benchmarks and tests share.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -198,6 +199,98 @@ ${o.extra ?? ''}`;
 
 // ── the child ───────────────────────────────────────────────────────────────────────────────────────────────────
 
+/** Tracks a child so `installCleanup`'s hooks SIGKILL it if this process ends first. */
+export function trackChild(c: ChildProcess): void {
+  children.add(c);
+  c.once('exit', () => children.delete(c));
+}
+
+/** SIGKILLs a child (unless it has already exited) and resolves when it is gone. */
+export async function killChild(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  await new Promise<void>((done) => {
+    c.once('exit', () => done());
+    c.kill('SIGKILL');
+  });
+}
+
+/**
+ * The compiled engine (`node engine/dist/main.js -config.file=...`) as a child process, as a user runs it: the one
+ * place that spawns it, waits for /ready and stops it, for the e2e suites and the benchmarks. `start` again after a
+ * `kill` restarts it on the same config (a crash and recovery).
+ */
+export class EngineProcess {
+  child: ChildProcess | undefined;
+  /** The current child's stderr (its last 512 KiB once it passes 1 MiB). */
+  stderr = '';
+
+  constructor(
+    readonly configFile: string,
+    readonly port: number,
+    /** Engine flags after `-config.file`. */
+    readonly args: string[] = [],
+    /** Extra environment for the child (Jest sandboxes process.env, so it must be passed explicitly). */
+    readonly env: Record<string, string> = {},
+    /** Node flags before the script, e.g. ['--max-old-space-size=4096']. */
+    readonly nodeArgs: string[] = [],
+  ) {}
+
+  get url(): string {
+    return `http://${this.addr}`;
+  }
+
+  get addr(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.child!.pid!;
+  }
+
+  /** utime + stime of the whole engine process (every thread), seconds. */
+  cpuSeconds(): number {
+    return processCpuSeconds(this.pid);
+  }
+
+  /** Spawns the engine and resolves when /ready answers 200; rejects with its stderr if it exits or is not ready in 30 s. */
+  async start(): Promise<void> {
+    const main = join(ENGINE_ROOT, 'dist/main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
+    this.stderr = '';
+    const child = spawn(process.execPath, [...this.nodeArgs, main, `-config.file=${this.configFile}`, ...this.args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...this.env },
+    });
+    this.child = child;
+    trackChild(child);
+    child.stderr!.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+      if (this.stderr.length > 1 << 20) this.stderr = this.stderr.slice(-(1 << 19));
+    });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`engine (${this.configFile}) exited with ${child.exitCode} while starting:\n${this.stderr}`);
+      if (Date.now() > deadline) {
+        await killChild(child);
+        throw new Error(`engine (${this.configFile}) not ready within 30 s:\n${this.stderr}`);
+      }
+      if ((await getText(`${this.url}/ready`).catch(() => undefined))?.status === 200) return;
+      await sleep(50);
+    }
+  }
+
+  /** Sends `signal` (SIGTERM: a graceful shutdown that flushes) and resolves with the exit code once it has exited. */
+  kill(signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.child;
+    return new Promise((done) => {
+      if (child === undefined) return done(null);
+      if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
+      child.once('exit', (code) => done(code));
+      child.kill(signal);
+    });
+  }
+}
+
 export interface StartOptions {
   /** Extra node flags, e.g. ['--max-old-space-size=4096']. */
   nodeArgs?: string[];
@@ -208,25 +301,19 @@ export interface StartOptions {
   auth?: boolean;
 }
 
-export class EngineChild {
-  stderr = '';
-  private inspectorUrl: string | undefined;
+/** A benchmark's engine: its own data directory and `benchConfig`, thread CPU, metrics and inspector profiles. */
+export class EngineChild extends EngineProcess {
   private ws: WebSocket | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
   private constructor(
-    readonly child: ChildProcess,
-    readonly port: number,
+    configFile: string,
+    port: number,
     readonly dir: string,
-  ) {}
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    nodeArgs: string[],
+  ) {
+    super(configFile, port, [], {}, nodeArgs);
   }
 
   static async start(opts: StartOptions = {}): Promise<EngineChild> {
@@ -234,35 +321,17 @@ export class EngineChild {
     const port = await freePort();
     const configFile = join(dir, 'config.yaml');
     writeFileSync(configFile, benchConfig({ dir, port, encoding: opts.encoding, fsync: opts.fsync, auth: opts.auth }));
-    const args = [...(opts.nodeArgs ?? [])];
-    if (opts.inspect) args.push('--inspect=127.0.0.1:0');
-    args.push(join(ENGINE_ROOT, 'dist/main.js'), `-config.file=${configFile}`);
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    children.add(child);
-    const e = new EngineChild(child, port, dir);
-    child.stderr!.on('data', (d: Buffer) => {
-      e.stderr += d.toString();
-      if (e.stderr.length > 1 << 20) e.stderr = e.stderr.slice(-(1 << 19));
-      e.inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(e.stderr)?.[1];
-    });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`engine exited with ${child.exitCode} while starting:\n${e.stderr}`);
-      if (Date.now() > deadline) {
-        await e.stop();
-        throw new Error(`engine not ready within 30 s:\n${e.stderr}`);
-      }
-      const ready = await get(`${e.url}/ready`).catch(() => undefined);
-      if (ready?.status === 200) break;
-      await sleep(50);
+    const nodeArgs = [...(opts.nodeArgs ?? [])];
+    if (opts.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
+    const e = new EngineChild(configFile, port, dir, nodeArgs);
+    try {
+      await e.start();
+      if (opts.inspect) await e.connectInspector();
+    } catch (err) {
+      await e.stop();
+      throw err;
     }
-    if (opts.inspect) await e.connectInspector();
     return e;
-  }
-
-  /** utime + stime of the whole engine process (every thread), seconds. */
-  cpuSeconds(): number {
-    return processCpuSeconds(this.pid);
   }
 
   threads(): Map<number, { name: string; cpu: number }> {
@@ -270,21 +339,14 @@ export class EngineChild {
   }
 
   async metrics(): Promise<string> {
-    const r = await get(`${this.url}/metrics`);
+    const r = await getText(`${this.url}/metrics`);
     return r.body;
   }
 
   /** Kills the engine (SIGKILL: nothing to flush, the data directory is thrown away) and removes its directory. */
   async stop(): Promise<void> {
     this.ws?.close();
-    const c = this.child;
-    if (c.exitCode === null && c.signalCode === null) {
-      await new Promise<void>((done) => {
-        c.once('exit', () => done());
-        c.kill('SIGKILL');
-      });
-    }
-    children.delete(c);
+    await this.kill('SIGKILL');
     removeTempDir(this.dir);
   }
 
@@ -292,11 +354,12 @@ export class EngineChild {
 
   private async connectInspector(): Promise<void> {
     const deadline = Date.now() + 5000;
-    while (this.inspectorUrl === undefined) {
+    let url: string | undefined;
+    while ((url = /Debugger listening on (ws:\/\/\S+)/.exec(this.stderr)?.[1]) === undefined) {
       if (Date.now() > deadline) throw new Error(`no inspector URL on the engine's stderr:\n${this.stderr}`);
       await sleep(20);
     }
-    const ws = new WebSocket(this.inspectorUrl);
+    const ws = new WebSocket(url);
     await new Promise<void>((done, fail) => {
       ws.once('open', () => done());
       ws.once('error', fail);
@@ -337,9 +400,9 @@ export class EngineChild {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function get(url: string): Promise<{ status: number; body: string }> {
+export function getText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((done, fail) => {
-    const req = http.get(url, (res) => {
+    const req = http.get(url, { headers }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (d: Buffer) => parts.push(d));
       res.on('end', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }));
