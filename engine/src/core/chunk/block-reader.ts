@@ -183,6 +183,9 @@ export function scanBlockCounted(
   const fastEnd = end - FAST_TAIL;
   filter?.reset(data);
   let n = 0;
+  let lines = 0;
+  let bytes = 0;
+  let framed = 0;
   let p = 0;
   while (p < end) {
     const start = p;
@@ -264,15 +267,46 @@ export function scanBlockCounted(
       if (sorted) break;
       continue;
     }
+    lines++;
+    bytes += lineEnd - lineStart;
+    framed += p - start;
     if (filter !== undefined && !filter.test(lineStart, lineEnd)) {
-      if (filter.exhausted) break;
+      if (filter.exhausted) {
+        // The rest of the block was searched, not parsed: its lines and line bytes are estimated, for the stats
+        // only, from every entry parsed so far (one block's first lines alone would be a biased sample).
+        parsed.lines += lines;
+        parsed.bytes += bytes;
+        parsed.framed += framed;
+        const rest = end - p;
+        scanTotals.lines += lines + Math.round((rest * parsed.lines) / parsed.framed);
+        scanTotals.bytes += bytes + Math.round((rest * parsed.bytes) / parsed.framed);
+        return n;
+      }
       continue;
     }
     n++;
-    if (sink(data, hi, lo, lineStart, lineEnd, metaStart) === false) return -1;
+    if (sink(data, hi, lo, lineStart, lineEnd, metaStart) === false) {
+      n = -1;
+      break;
+    }
   }
+  parsed.lines += lines;
+  parsed.bytes += bytes;
+  parsed.framed += framed;
+  scanTotals.lines += lines;
+  scanTotals.bytes += bytes;
   return n;
 }
+
+/**
+ * Entries in range (before line filters) and their line bytes, summed over every block scan: what a query
+ * processed, for its stats (estimated for the part of a block a filter skips, see scanBlockCounted). Read the
+ * difference around a synchronous read (see Querier).
+ */
+export const scanTotals = { lines: 0, bytes: 0 };
+
+/** Entries parsed by every scan, their line bytes and their bytes with framing: the ratios the estimates use. */
+const parsed = { lines: 0, bytes: 0, framed: 0 };
 
 /** Bytes of an entry's framing the inline decoder may read: a 10-byte timestamp and a 2-byte length. */
 const FAST_TAIL = 12;

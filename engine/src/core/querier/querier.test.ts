@@ -214,6 +214,37 @@ describe('Querier', () => {
     }
   });
 
+  it("counts the lines and bytes it processed before line filters, and the entries that passed them (Loki's stats)", async () => {
+    const { ingester, querier } = setup(dir, 0, 'lz4-256k');
+    const data = corpus(6, 300);
+    const { from, through } = await memoryAndStore(ingester, data);
+    const inRange = [...data.values()].flat().filter((e) => e.ts >= from && e.ts < through);
+    const bytes = inRange.reduce((n, e) => n + Buffer.byteLength(e.line), 0);
+    const errors = inRange.filter((e) => e.line.includes('level=error')).length;
+    for (const direction of ['backward', 'forward'] as const) {
+      const none = newStats();
+      await querier.selectLogs({ tenant: 't', expr: parseExpr('{app="web"} |= "nothing matches this"'), from, through, direction, limit: 10 }, none);
+      // A block the filter rules out after its first line is searched, not parsed: estimated to within a few %.
+      expect(none.entriesScanned).toBe(0);
+      expect(Math.abs(none.linesProcessed / inRange.length - 1)).toBeLessThan(0.05);
+      expect(Math.abs(none.bytesProcessed / bytes - 1)).toBeLessThan(0.05);
+    }
+    const scan = newStats();
+    let seen = 0;
+    await querier.sampleSource('t', undefined, scan).scanStreams!(
+      { matchers: parseMatchers('{app="web"}'), lineFilters: [{ op: '|=', values: ['level=error'] }], from, through },
+      () => ({ raw: () => void seen++, entry: () => void seen++, transientData: true }),
+    );
+    expect([scan.entriesScanned, seen]).toEqual([errors, errors]);
+    // Past a block's last `level=error` the rest is estimated too.
+    expect(Math.abs(scan.linesProcessed / inRange.length - 1)).toBeLessThan(0.05);
+    expect(Math.abs(scan.bytesProcessed / bytes - 1)).toBeLessThan(0.05);
+    // Without a filter nothing is estimated: every line is parsed and counted.
+    const all = newStats();
+    await querier.selectLogs({ tenant: 't', expr: parseExpr('{app="web"}'), from, through, direction: 'forward', limit: 100000 }, all);
+    expect([all.linesProcessed, all.bytesProcessed, all.entriesScanned]).toEqual([inRange.length, bytes, inRange.length]);
+  });
+
   it('reads only the newest chunks for a backward query with a small limit', async () => {
     const { ingester, querier } = setup(dir);
     const data = corpus(2, 600);

@@ -9,6 +9,7 @@ import {
   scanBlockCounted,
   scanLoadedCounted,
   ScanRange,
+  scanTotals,
   type BlockSource,
   type LoadedBlock,
 } from '../chunk/block-reader.js';
@@ -146,7 +147,11 @@ export interface QueryStats {
   chunkBytes: number;
   ingesterStreams: number;
   storeStreams: number;
+  /** Entries that passed the line filters applied while reading (Loki's post-filter lines). */
   entriesScanned: number;
+  /** Entries in range the reads went through, before line filters, and their line bytes (Loki's processed lines). */
+  linesProcessed: number;
+  bytesProcessed: number;
 }
 
 /** A chunk of one stream a read may need: in the ingester's memory, or in the store. */
@@ -242,7 +247,7 @@ export class Querier {
       deadline,
       stats,
       (c) => this.loadChunk(c, p.from, p.through, stats),
-      (c, direction, filter) => this.chunkEntries(c, direction, filter),
+      (c, direction, filter) => this.chunkEntries(c, direction, filter, stats),
     );
     return merge.run();
   }
@@ -314,7 +319,7 @@ export class Querier {
           const range = new ScanRange(c.from, c.through);
           if (!c.sync) {
             const blocks = await this.decompressed(c);
-            stats.entriesScanned += guard(c, () => scanLoadedCounted(blocks, c.withMetadata, c.from, c.through, filter, v.raw));
+            stats.entriesScanned += guard(c, () => counted(stats, () => scanLoadedCounted(blocks, c.withMetadata, c.from, c.through, filter, v.raw)));
             continue;
           }
           // Each block is decompressed right before it is scanned, while the next ones still wait compressed; into
@@ -323,7 +328,7 @@ export class Querier {
           for (const src of c.blocks) {
             stats.entriesScanned += guard(c, () => {
               const b = scratch !== undefined ? loadTransient(src, scratch) : loadSync(src);
-              return scanBlockCounted(b.data, c.withMetadata, range, filter, b.sorted, b.label, v.raw);
+              return counted(stats, () => scanBlockCounted(b.data, c.withMetadata, range, filter, b.sorted, b.label, v.raw));
             });
             if (pause.due()) await pause.yield();
           }
@@ -336,7 +341,7 @@ export class Querier {
           const c = await prefetch.take();
           deadline.check();
           const blocks = await this.decompressed(c);
-          parts.push(guard(c, () => entriesOf(blocks, c.withMetadata, c.from, c.through, 'forward', filter)));
+          parts.push(guard(c, () => counted(stats, () => entriesOf(blocks, c.withMetadata, c.from, c.through, 'forward', filter))));
           if (pause.due()) await pause.yield();
         }
         const merged = mergeDedup(parts.filter((x) => x.length > 0), true);
@@ -440,14 +445,14 @@ export class Querier {
    * The entries of an opened chunk in [c.from, c.through) passing `filter`, ordered for `direction`. Synchronous
    * chunks are decompressed block by block into the scratch buffer; only blocks with entries are copied out of it.
    */
-  private async chunkEntries(c: LoadedChunk, direction: Direction, filter: BlockFilter | undefined): Promise<ChunkEntry[]> {
+  private async chunkEntries(c: LoadedChunk, direction: Direction, filter: BlockFilter | undefined, stats: QueryStats): Promise<ChunkEntry[]> {
     if (c.sync) {
-      const entries = guard(c, () => entriesOfSources(c.blocks, c.withMetadata, c.from, c.through, direction, filter, this.scratch));
+      const entries = guard(c, () => counted(stats, () => entriesOfSources(c.blocks, c.withMetadata, c.from, c.through, direction, filter, this.scratch)));
       this.consumed(c);
       return entries;
     }
     const blocks = await this.decompressed(c);
-    return guard(c, () => entriesOf(blocks, c.withMetadata, c.from, c.through, direction, filter));
+    return guard(c, () => counted(stats, () => entriesOf(blocks, c.withMetadata, c.from, c.through, direction, filter)));
   }
 
   /** A chunk was read to the end: its pooled buffer can serve the next read. */
@@ -532,6 +537,9 @@ export function addStats(into: QueryStats, from: QueryStats): void {
   into.ingesterStreams += from.ingesterStreams;
   into.storeStreams += from.storeStreams;
   into.entriesScanned += from.entriesScanned;
+  // Stats from a peer that predates these fields count as zero.
+  into.linesProcessed += from.linesProcessed ?? 0;
+  into.bytesProcessed += from.bytesProcessed ?? 0;
 }
 
 export const newStats = (): QueryStats => ({
@@ -541,7 +549,21 @@ export const newStats = (): QueryStats => ({
   ingesterStreams: 0,
   storeStreams: 0,
   entriesScanned: 0,
+  linesProcessed: 0,
+  bytesProcessed: 0,
 });
+
+/** Runs a synchronous read and adds what its block scans processed (block-reader's scanTotals) to `stats`. */
+function counted<T>(stats: QueryStats, read: () => T): T {
+  const lines = scanTotals.lines;
+  const bytes = scanTotals.bytes;
+  try {
+    return read();
+  } finally {
+    stats.linesProcessed += scanTotals.lines - lines;
+    stats.bytesProcessed += scanTotals.bytes - bytes;
+  }
+}
 
 /**
  * Runs `read` on a loaded chunk; a corrupt store chunk is reported by its key, as a failed fetch would be (errors

@@ -1,7 +1,7 @@
 import type { LogStream, QueryStats } from './querier.js';
 import { streamsResponse } from './response.js';
 
-const STATS: QueryStats = { chunksFetched: 0, memoryChunksRead: 0, chunkBytes: 0, ingesterStreams: 0, storeStreams: 0, entriesScanned: 0 };
+const STATS: QueryStats = { chunksFetched: 0, memoryChunksRead: 0, chunkBytes: 0, ingesterStreams: 0, storeStreams: 0, entriesScanned: 0, linesProcessed: 0, bytesProcessed: 0 };
 
 // One stream with the three kinds of entry Loki's encoder tests use: none, structured metadata only, both categories.
 const streams: LogStream[] = [

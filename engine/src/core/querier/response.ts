@@ -136,8 +136,8 @@ export function statsBlock(s: QueryStats, execNs: bigint, returned: number): Rec
     chunk: {
       headChunkBytes: 0,
       headChunkLines: 0,
-      decompressedBytes: 0,
-      decompressedLines: 0,
+      decompressedBytes: s.bytesProcessed,
+      decompressedLines: s.linesProcessed,
       compressedBytes: s.chunkBytes,
       totalDuplicates: 0,
       postFilterLines: 0,
@@ -148,10 +148,10 @@ export function statsBlock(s: QueryStats, execNs: bigint, returned: number): Rec
   const emptyCache = { entriesFound: 0, entriesRequested: 0, entriesStored: 0, bytesReceived: 0, bytesSent: 0, requests: 0, downloadTime: 0, queryLengthServed: 0 };
   return {
     summary: {
-      bytesProcessedPerSecond: 0,
-      linesProcessedPerSecond: execSeconds > 0 ? Math.round(s.entriesScanned / execSeconds) : 0,
-      totalBytesProcessed: s.chunkBytes,
-      totalLinesProcessed: s.entriesScanned,
+      bytesProcessedPerSecond: execSeconds > 0 ? Math.round(s.bytesProcessed / execSeconds) : 0,
+      linesProcessedPerSecond: execSeconds > 0 ? Math.round(s.linesProcessed / execSeconds) : 0,
+      totalBytesProcessed: s.bytesProcessed,
+      totalLinesProcessed: s.linesProcessed,
       execTime: execSeconds,
       queueTime: 0,
       subqueries: 0,
