@@ -16,8 +16,8 @@
  *
  * Every process is killed and every directory removed however the benchmark ends.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig } from '../core/config/config.js';
@@ -30,7 +30,8 @@ import { parseExpr } from '../core/logql/syntax/parser.js';
 import { newStats } from '../core/querier/querier.js';
 import { metricResponse } from '../core/querier/response.js';
 import { nopLogger } from '../core/util/logger.js';
-import { benchConfig, benchTempDir, EngineProcess, freePort, getText, installCleanup, killChild, PushClient, removeTempDir, ringNodeConfig, sleep, trackChild } from './engine-process.js';
+import { benchConfig, benchTempDir, EngineProcess, freePort, getText, installCleanup, PushClient, removeTempDir, ringNodeConfig, sleep, trackChild } from './engine-process.js';
+import { EtcdServer } from './etcd-process.js';
 import { CONTENT_TYPE, prepareCorpus, runIngest, type PreparedBatch, type PreparedCorpus } from './ingest.bench.js';
 import { flushToStore, seedCorpus, TENANT } from './query.bench.js';
 
@@ -121,7 +122,6 @@ export interface DistributedBenchResult {
 }
 
 const NS_PER_MS = 1_000_000n;
-const ETCD_BIN = '/usr/bin/etcd';
 
 // ── processes ───────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -135,34 +135,6 @@ async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs: 
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s\n${detail()}`);
     await sleep(50);
   }
-}
-
-/** etcd on loopback ports, its data under `dir`. */
-async function startEtcd(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  if (!existsSync(ETCD_BIN)) throw new Error(`${ETCD_BIN} is missing: the distributed benchmark needs Debian's etcd-server`);
-  const port = await freePort();
-  const peer = `http://127.0.0.1:${await freePort()}`;
-  const url = `http://127.0.0.1:${port}`;
-  const logFile = join(dir, 'etcd.log');
-  const fd = openSync(logFile, 'a');
-  const child = spawn(
-    ETCD_BIN,
-    ['--name', 'bench', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `bench=${peer}`],
-    { stdio: ['ignore', fd, fd] },
-  );
-  closeSync(fd);
-  trackChild(child);
-  await waitUntil(
-    'etcd healthy',
-    async () => {
-      const r = await getText(`${url}/health`);
-      return r.status === 200 && (JSON.parse(r.body) as { health?: string }).health === 'true';
-    },
-    30_000,
-    () => readFileSync(logFile, 'utf8').slice(-2000),
-    () => (child.exitCode !== null ? `etcd exited with ${child.exitCode}` : undefined),
-  );
-  return { child, url };
 }
 
 /** One engine process of the cluster: its own directory (named after it) and port, the shared store, the etcd ring. */
@@ -537,14 +509,13 @@ export async function runDistributedBench(o: DistributedBenchOptions = DEFAULT_D
   const t0 = performance.now();
   installCleanup(); // every child (etcd, the seeding child, the nodes) is killed however this process ends
   const root = benchTempDir('strata-bench-dist-');
-  let etcd: ChildProcess | undefined;
+  let etcd: EtcdServer | undefined;
   try {
     const storeDir = join(root, 'store');
     log('distributed: seeding the store (child process)');
     const seed = await seedStore(o, storeDir, log);
-    const started = await startEtcd(root);
-    etcd = started.child;
-    const etcdUrl = started.url;
+    etcd = await EtcdServer.start(root);
+    const etcdUrl = etcd.url;
     const expr = parseExpr(DISTRIBUTED_QUERY) as SampleExpr;
     const splits = splitMetricByInterval(BigInt(seed.start), BigInt(seed.end), BigInt(STEP_S) * 1_000_000_000n, metricSplitInterval(BigInt(o.splitMinutes) * 60_000n * NS_PER_MS, expr)).length;
     log(`distributed: ${DISTRIBUTED_QUERY} over ${seed.spanMinutes.toFixed(0)} minutes, step ${STEP_S}s: ${splits} splits × ${DEFAULT_SHARDS} shards`);
@@ -587,7 +558,7 @@ export async function runDistributedBench(o: DistributedBenchOptions = DEFAULT_D
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
-    if (etcd) await killChild(etcd);
+    if (etcd) await etcd.stop();
     removeTempDir(root);
   }
 }
