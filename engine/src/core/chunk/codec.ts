@@ -46,12 +46,13 @@ export interface Codec {
   decompressInto?(b: Buffer, expectedSize: number, scratch: ScratchBuffer): Buffer;
 }
 
+/** Largest buffer a ScratchBuffer keeps between uses. */
+const MAX_RETAINED = 8 * 1024 * 1024;
+
 /**
  * One reusable output buffer for decompressing block after block (the read path's scan: each block is consumed
  * before the next is loaded). A block decompressed into it costs no allocation and no garbage.
  */
-const MAX_RETAINED = 8 * 1024 * 1024;
-
 export class ScratchBuffer {
   private buf: Buffer = Buffer.alloc(0);
 
@@ -123,6 +124,7 @@ const noneCodec = (id: number): Codec => ({
   decompressSync: (b) => b,
 });
 
+// A const binding, so the codecs below see it as defined once checked.
 const nativeLz4 = lz4DecompressInto;
 
 const lz4Codec = (id: number, name: ChunkEncoding): Codec => ({
