@@ -242,6 +242,13 @@ frontend:
 
     it('answers log and metric queries exactly as the single binary, from ingesters and then from the store', async () => {
       await compareAll();
+      // The frontend reports how it ran a query: 25 minutes at 5-minute splits; data this recent (still in
+      // ingesters) keeps the fixed 16 shards; every split of this fully shardable query sends one sub-query per shard.
+      const p = new URLSearchParams({ query: 'sum by (level) (count_over_time({app="cmp"}[1m]))', step: '60', start: base.toString(), end: end.toString() });
+      const res = await fetch(`${cluster.url('query-frontend')}/loki/api/v1/query_range?${p}`, { headers: { 'X-Scope-OrgID': CMP, 'Cache-Control': 'no-cache' } });
+      const { splits, shards, subqueries } = ((await res.json()) as { data: { stats: { summary: Record<string, number> } } }).data.stats.summary;
+      expect(splits).toBeGreaterThan(4);
+      expect([shards, subqueries]).toEqual([16, splits! * 16]);
       // Flushed: three replicas' chunks per stream in the store, read through the index gateway.
       for (const i of INGESTERS) expect((await fetch(`${cluster.url(i)}/flush`, { method: 'POST' })).status).toBe(204);
       expect((await fetch(`${single.url}/flush`, { method: 'POST' })).status).toBe(204);

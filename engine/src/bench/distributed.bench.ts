@@ -6,7 +6,7 @@
  *    it (`seedCorpus` + `flushToStore`, in a child process), 3.5 hours in the past so queriers skip ingesters
  *    (`querier.query_ingesters_within`, 3 h) and read the store through the index gateway. An index gateway, a
  *    query scheduler, a query frontend and 1, then 2 queriers run a split (`split_queries_by_interval`) and sharded
- *    (16 shards) range query through the frontend with `Cache-Control: no-cache`: wall-clock (best of N), MB of
+ *    (shards sized from the index) range query through the frontend with `Cache-Control: no-cache`: wall-clock (best of N), MB of
  *    lines per wall-second, CPU-seconds of the queriers, speed-up. The answer must equal the single binary's
  *    (the same query evaluated by an engine over the same store, in the seeding child).
  * 2. Results cache: the same query with the cache on, once (miss) and then repeated (hits).
@@ -23,7 +23,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig } from '../core/config/config.js';
 import { Engine } from '../core/engine.js';
 import { metricSplitInterval, splitMetricByInterval } from '../core/frontend/split.js';
-import { DEFAULT_SHARDS } from '../core/frontend/query-frontend.js';
 import { evaluate } from '../core/logql/engine/index.js';
 import type { SampleExpr } from '../core/logql/syntax/ast.js';
 import { parseExpr } from '../core/logql/syntax/parser.js';
@@ -105,8 +104,10 @@ export interface DistributedBenchResult {
   query: string;
   stepSeconds: number;
   splitMinutes: number;
+  /** As the frontend reported them (it sizes shards from the index: 0 when a split is small enough for one). */
   splits: number;
   shards: number;
+  subqueries: number;
   /** Timed runs per querier count. */
   runs: number;
   /** The same query in one process (an engine over the same store), best of the runs. */
@@ -296,6 +297,8 @@ async function seedChild(o: DistributedBenchOptions, storeDir: string): Promise<
 interface RangeAnswer {
   result: unknown;
   chunksFetched: number;
+  /** What the frontend reported: time splits, shards per split (0: not sharded), sub-queries. */
+  summary: { splits: number; shards: number; subqueries: number };
   ms: number;
 }
 
@@ -307,8 +310,11 @@ async function queryRange(frontend: Node, seed: SeedResult, noCache: boolean): P
   const r = await getText(`${frontend.url}/loki/api/v1/query_range?${p}`, headers);
   const ms = performance.now() - t0;
   if (r.status !== 200) throw new Error(`query through the frontend: HTTP ${r.status}: ${r.body.slice(0, 1000)}`);
-  const body = JSON.parse(r.body) as { data: { result: unknown; stats: { querier: { store: { totalChunksRef: number } } } } };
-  return { result: body.data.result, chunksFetched: body.data.stats.querier.store.totalChunksRef, ms };
+  const body = JSON.parse(r.body) as {
+    data: { result: unknown; stats: { summary: RangeAnswer['summary']; querier: { store: { totalChunksRef: number } } } };
+  };
+  const { splits, shards, subqueries } = body.data.stats.summary;
+  return { result: body.data.result, chunksFetched: body.data.stats.querier.store.totalChunksRef, summary: { splits, shards, subqueries }, ms };
 }
 
 async function connectedQueriers(scheduler: Node): Promise<number> {
@@ -322,7 +328,7 @@ async function readPath(
   seed: SeedResult,
   c: ClusterSettings,
   log: (s: string) => void,
-): Promise<Pick<DistributedBenchResult, 'queries' | 'speedUp' | 'mismatches' | 'cache'>> {
+): Promise<Pick<DistributedBenchResult, 'queries' | 'speedUp' | 'mismatches' | 'cache' | 'splits' | 'shards' | 'subqueries'>> {
   const names = ['index-gateway', 'query-scheduler', 'query-frontend', 'querier-1', 'querier-2'];
   const nodes = new Map<string, Node>();
   for (const n of names) nodes.set(n, new Node(n, await freePort(), c.root));
@@ -414,7 +420,7 @@ query_range:
       `  results cache: miss ${cache.missMs.toFixed(0)} ms, median of ${cache.hits} hits ${cache.hitMedianMs.toFixed(1)} ms (max ${cache.hitMaxMs.toFixed(1)} ms; ` +
         `querier CPU during the hits ${querierCpuDuringHits.toFixed(2)} s)`,
     );
-    return { queries, speedUp: queries[0]!.wallSeconds / queries[1]!.wallSeconds, mismatches, cache };
+    return { queries, speedUp: queries[0]!.wallSeconds / queries[1]!.wallSeconds, mismatches, cache, ...miss.summary };
   } finally {
     await Promise.all([...nodes.values()].map((n) => n.kill('SIGKILL')));
   }
@@ -518,8 +524,9 @@ export async function runDistributedBench(o: DistributedBenchOptions = DEFAULT_D
     const etcdUrl = etcd.url;
     const expr = parseExpr(DISTRIBUTED_QUERY) as SampleExpr;
     const splits = splitMetricByInterval(BigInt(seed.start), BigInt(seed.end), BigInt(STEP_S) * 1_000_000_000n, metricSplitInterval(BigInt(o.splitMinutes) * 60_000n * NS_PER_MS, expr)).length;
-    log(`distributed: ${DISTRIBUTED_QUERY} over ${seed.spanMinutes.toFixed(0)} minutes, step ${STEP_S}s: ${splits} splits × ${DEFAULT_SHARDS} shards`);
+    log(`distributed: ${DISTRIBUTED_QUERY} over ${seed.spanMinutes.toFixed(0)} minutes, step ${STEP_S}s: ${splits} splits`);
     const read = await readPath(o, seed, { root, storeDir, etcdUrl, ringPrefix: 'strata-bench-read/', splitMinutes: o.splitMinutes }, log);
+    log(`  the frontend ran ${read.splits} splits × ${read.shards || 'no'} shards = ${read.subqueries} sub-queries`);
 
     log('distributed: push through a distributor to 3 ingesters (RF 3), then to one single binary');
     const corpus = prepareCorpus(o.seed, o.pushClients, o.pushCorpusBytes, Date.now() - 10 * 60_000);
@@ -549,8 +556,6 @@ export async function runDistributedBench(o: DistributedBenchOptions = DEFAULT_D
       query: DISTRIBUTED_QUERY,
       stepSeconds: STEP_S,
       splitMinutes: o.splitMinutes,
-      splits,
-      shards: DEFAULT_SHARDS,
       runs: o.runs,
       single: { ...seed.single, answer: describeMatrix(seed.single.result) },
       ...read,
@@ -576,7 +581,8 @@ export function renderDistributed(r: DistributedBenchResult): string[] {
     '',
     `Range query \`${r.query.replace(/\|/g, '\\|')}\` over ${f0(r.lineBytes / 1e6)} MB of lines (${r.streams} streams, ${f0(r.spanMinutes)} minutes, ` +
       `${r.storeChunks} chunks in the filesystem store), step ${r.stepSeconds}s, through the query frontend: ${r.splits} splits of ${r.splitMinutes} minutes × ` +
-      `${r.shards} shards = ${r.splits * r.shards} sub-queries, \`Cache-Control: no-cache\`; best of ${r.runs} runs after a warm-up.`,
+      `${r.shards > 0 ? `${r.shards} shards` : 'no shards (each split is within tsdb_max_bytes_per_shard)'} = ${r.subqueries} sub-queries, ` +
+      `\`Cache-Control: no-cache\`; best of ${r.runs} runs after a warm-up.`,
     '',
     '| queriers | wall s | MB of lines per wall-second | querier CPU-s (summed) | frontend + scheduler + gateway CPU-s | chunks read (all sub-queries) | speed-up | answer = single binary |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',

@@ -268,7 +268,7 @@ async function main(): Promise<number> {
       `Read path: the corpus generator (seed ${SEED}) writes ${(d.lineBytes / 1e6).toFixed(0)} MB of lines to a filesystem store exactly as the query ` +
         `benchmark does, ending 3.5 h ago so queriers skip ingesters (\`query_ingesters_within\` 3h) and read the store, the index through the index ` +
         `gateway. Processes (\`node engine/dist/main.js -target=…\`, default settings unless stated): etcd, index-gateway, query-scheduler, ` +
-        `query-frontend (\`split_queries_by_interval: ${d.splitMinutes}m\`, ${d.shards} shards, results cache on), and 1 then 2 queriers ` +
+        `query-frontend (\`split_queries_by_interval: ${d.splitMinutes}m\`, shards sized from the index by \`tsdb_max_bytes_per_shard\` 600MB, results cache on), and 1 then 2 queriers ` +
         `(\`max_concurrent\` 4 each) pulling from the scheduler. CPU-seconds are utime + stime of each process from /proc. The single-binary row ` +
         `is an engine over the same store evaluating the same query in its own process (no HTTP), whose answer the frontend's must equal.`,
       `Write path: a distributor and 3 ingesters (etcd ring, \`replication_factor: 3\`, WAL on, fsync before acknowledging, lz4-256k chunks), ` +

@@ -17,6 +17,7 @@ import { RemoteIngesters } from './querier/remote-ingesters.js';
 import { queryLimits } from './querier/multi-tenant.js';
 import { LocalDownstream } from './frontend/local-downstream.js';
 import { QueryFrontend } from './frontend/query-frontend.js';
+import { indexShardCount } from './frontend/shard-factor.js';
 import { RemoteQuerierDownstream, registerQuerierMethods } from './frontend/querier-rpc.js';
 import { ResultsCache } from './frontend/results-cache.js';
 import type { Downstream, DownstreamRequest, DownstreamResponse } from './frontend/types.js';
@@ -291,11 +292,17 @@ export class Engine {
       else throw new Error('query-frontend: set frontend.scheduler_address (queriers pull from a scheduler) or frontend.downstream_url (a querier)');
       const rc = config.query_range;
       const embedded = rc.results_cache.cache.embedded_cache;
+      const index = this._indexSource;
       this.frontend = new QueryFrontend({
         downstream,
         limits: orgLimits,
         maxRetries: rc.max_retries,
         sharding: rc.parallelise_shardable_queries,
+        // Shards sized from the index per time split (shard-factor.ts).
+        shards:
+          index === undefined
+            ? undefined
+            : indexShardCount({ index, limits: orgLimits, queryIngestersWithinMs: config.querier.query_ingesters_within, now: () => this.clock.now() }),
         cache: rc.cache_results
           ? new ResultsCache({ maxBytes: embedded.max_size_mb * 1024 * 1024, maxItems: embedded.max_size_items || undefined, ttlMs: embedded.ttl, clock: this.clock })
           : undefined,

@@ -781,6 +781,7 @@ export const LIMITS_SPEC = obj('validation.Limits', {
   query_timeout: duration(),
   max_query_parallelism: int(0),
   tsdb_max_query_parallelism: int(0),
+  tsdb_max_bytes_per_shard: bytes(),
   split_queries_by_interval: duration(),
   split_metadata_queries_by_interval: duration(),
   max_cache_freshness_per_query: duration(),

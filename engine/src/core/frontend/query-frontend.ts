@@ -42,8 +42,12 @@ export interface QueryFrontendOptions {
   retryBackoff?: { minMs: number; maxMs: number };
   /** `query_range.parallelise_shardable_queries` (default true). */
   sharding?: boolean;
-  /** Shards per sharded sub-query: a number, or chosen per query (default {@link DEFAULT_SHARDS}). */
-  shards?: number | ((tenant: string, q: { expr: SampleExpr; start: bigint; end: bigint }) => number);
+  /**
+   * Shards per sharded sub-query: a number, or chosen per query — `splits` is how many time splits the range was cut
+   * into (the count applies to each); 0 or 1 means not sharded (default {@link DEFAULT_SHARDS}; the engine sizes
+   * them from the index, see shard-factor.ts).
+   */
+  shards?: number | ((tenant: string, q: { expr: SampleExpr; start: bigint; end: bigint; splits: number }) => number | Promise<number>);
   /** The results cache for metric range queries (`query_range.cache_results`); absent: no caching. */
   cache?: ResultsCache;
   /**
@@ -126,7 +130,7 @@ export class QueryFrontend {
   /** An instant metric query: a vector (or a scalar for a bare number). */
   async query(tenant: string, q: InstantQuery, options: FrontendRequestOptions = {}): Promise<FrontendResponse> {
     return this.withRun(tenant, q.time, q.time, options, async (run) => {
-      const plan = this.planFor(run, q.expr, q.time, q.time, 0n);
+      const plan = await this.planFor(run, q.expr, q.time, q.time, 0n, 1);
       run.summary.splits = 1;
       const req = { start: q.time, end: q.time, step: 0n, direction: q.direction ?? 'backward', limit: q.limit ?? 100 } as const;
       return this.runPlan(run, plan, q.expr, req);
@@ -184,20 +188,20 @@ export class QueryFrontend {
     return Math.max(1, Number((weighted + total - 1n) / total));
   }
 
-  private planFor(run: Run, expr: SampleExpr, start: bigint, end: bigint, step: bigint): QueryPlan {
+  private async planFor(run: Run, expr: SampleExpr, start: bigint, end: bigint, step: bigint, splits: number): Promise<QueryPlan> {
     // Sub-millisecond steps share millisecond timestamps, so shards' samples could not be put back on their steps.
     if (this.opts.sharding === false || (step > 0n && step < NS_PER_MS)) return unshardedPlan(expr);
     const plan = planQuery(expr);
     if (!plan.sharded) return plan;
-    const n = this.shardCount(run.tenant, expr, start, end);
+    const n = await this.shardCount(run.tenant, expr, start, end, splits);
     if (n <= 1) return unshardedPlan(expr);
     run.summary.shards = n;
     return plan;
   }
 
-  private shardCount(tenant: string, expr: SampleExpr, start: bigint, end: bigint): number {
+  private async shardCount(tenant: string, expr: SampleExpr, start: bigint, end: bigint, splits: number): Promise<number> {
     const s = this.opts.shards ?? DEFAULT_SHARDS;
-    return Math.floor(typeof s === 'number' ? s : s(tenant, { expr, start, end }));
+    return Math.floor(typeof s === 'number' ? s : await s(tenant, { expr, start, end, splits }));
   }
 
   // ── metric range queries ─────────────────────────────────────────────────────────────────────────────────────
@@ -210,7 +214,7 @@ export class QueryFrontend {
     const interval = metricSplitInterval(splitBy, expr);
     const splits = splitMetricByInterval(start, end, step, interval);
     run.summary.splits = splits.length;
-    const plan = this.planFor(run, expr, start, end, step);
+    const plan = await this.planFor(run, expr, start, end, step, splits.length);
     const cache = this.opts.cache;
     const useCache = cache !== undefined && options.noCache !== true && interval > 0n && step >= NS_PER_MS;
     const query = printExpr(expr);

@@ -83,6 +83,8 @@ export interface Limits {
   query_timeout: number;
   max_query_parallelism: number;
   tsdb_max_query_parallelism: number;
+  /** Bytes of (uncompressed) chunks per shard the query-frontend aims for when it sizes a query's shards. */
+  tsdb_max_bytes_per_shard: number;
   /** Milliseconds; 0 disables time splitting. */
   split_queries_by_interval: number;
   /** Milliseconds. */
@@ -191,6 +193,7 @@ export function defaultLimits(): Limits {
     query_timeout: MINUTE,
     max_query_parallelism: 32,
     tsdb_max_query_parallelism: 128,
+    tsdb_max_bytes_per_shard: 600 * MB,
     split_queries_by_interval: HOUR,
     split_metadata_queries_by_interval: DAY,
     max_cache_freshness_per_query: 10 * MINUTE,

@@ -152,6 +152,8 @@ export interface QueryStats {
   /** Entries in range the reads went through, before line filters, and their line bytes (Loki's processed lines). */
   linesProcessed: number;
   bytesProcessed: number;
+  /** Set by the query-frontend for the whole query: time splits, shards per split, sub-queries sent. */
+  frontend?: { splits: number; shards: number; subqueries: number };
 }
 
 /** A chunk of one stream a read may need: in the ingester's memory, or in the store. */

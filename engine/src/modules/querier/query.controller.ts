@@ -32,7 +32,7 @@ import {
 } from '../../core/querier/multi-tenant.js';
 import { formatDuration } from '../../core/config/duration.js';
 import { asMetric, asStreams } from '../../core/frontend/merge.js';
-import type { QueryResult, RangeQuery } from '../../core/frontend/types.js';
+import type { FrontendResponse, QueryResult, RangeQuery } from '../../core/frontend/types.js';
 import { parseShardsParam, type Shard } from '../../core/frontend/shard.js';
 import { requestParams } from '../http/params.js';
 import { GetPost } from '../http/get-post.decorator.js';
@@ -148,7 +148,7 @@ export class QueryController {
     const frontend = this.engine.frontend;
     const result = frontend
       ? await withDeadline(
-          frontend.query(tenants.join('|'), { expr, time }).then((r) => (addStats(stats, r.stats), asMetric(r.result))),
+          frontend.query(tenants.join('|'), { expr, time }).then((r) => (addFrontendStats(stats, r), asMetric(r.result))),
           limits.query_timeout,
         )
       : await this.evaluate(tenants, { expr, start: time, end: time, step: 0n }, limits.max_query_series, deadline, stats, limits.query_timeout, shard);
@@ -161,7 +161,7 @@ export class QueryController {
    */
   private async viaFrontend(req: FastifyRequest, tenants: readonly string[], q: RangeQuery, stats: QueryStats): Promise<QueryResult> {
     const r = await this.engine.frontend!.queryRange(tenants.join('|'), q, { noCache: noCache(req) });
-    addStats(stats, r.stats);
+    addFrontendStats(stats, r);
     return r.result;
   }
 
@@ -319,4 +319,10 @@ function checkQueryLength(start: bigint, end: bigint, maxMs: number): void {
 
 export function sendJson(reply: FastifyReply, body: unknown): void {
   void reply.status(200).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body) + '\n');
+}
+
+/** The sub-queries' stats, and the frontend's splits, shards and sub-query count (Loki's summary fields). */
+function addFrontendStats(stats: QueryStats, r: FrontendResponse): void {
+  addStats(stats, r.stats);
+  stats.frontend = { splits: r.summary.splits, shards: r.summary.shards, subqueries: r.summary.subqueries };
 }
