@@ -229,6 +229,53 @@ describe('ring on the inmemory store', () => {
   }));
 });
 
+/**
+ * The store restarts under a running ring: two members, a reader talking to the store directly and one through
+ * `proxy`. While the proxy is cut, one member leaves, another joins and the store restarts. Both readers must
+ * converge on the new membership with heartbeats written after the restart (within `recoverMs`) and keep following
+ * (a later join arrives too). Returns the reader that was cut off.
+ */
+async function restartScenario(b: Backend, proxy: TcpProxy, restartStore: () => Promise<unknown>, recoverMs: number): Promise<Ring> {
+  const ring = freshRing();
+  const steady = lifecycler(tracked(b.kv(ring)), 'steady');
+  const leaver = lifecycler(tracked(b.kv(ring)), 'leaver');
+  await Promise.all([steady.start(), leaver.start()]);
+  const direct = await startRing(tracked(b.kv(ring)), 1);
+  const cutOff = await startRing(tracked(b.kv(ring, { viaProxy: true })), 1);
+  for (const r of [direct, cutOff]) await until('both ACTIVE', () => stateOf(r, 'steady') === 'ACTIVE' && stateOf(r, 'leaver') === 'ACTIVE');
+
+  proxy.cut();
+  try {
+    // Changes the cut-off reader cannot see yet: one instance leaves, another joins.
+    await leaver.stop();
+    const joiner = lifecycler(tracked(b.kv(ring)), 'joiner');
+    await joiner.start();
+    await until('the direct reader to see the changes', () => direct.instance('leaver') === undefined && stateOf(direct, 'joiner') === 'ACTIVE');
+    await restartStore();
+  } finally {
+    proxy.restore();
+  }
+  const restartedAt = Date.now();
+
+  // Both readers converge on the new membership, with heartbeats written after the restart.
+  for (const r of [direct, cutOff]) {
+    await until(
+      'the ring to recover after the restart',
+      () =>
+        r.instance('leaver') === undefined &&
+        stateOf(r, 'joiner') === 'ACTIVE' &&
+        (r.instance('steady')?.heartbeat ?? 0) > restartedAt &&
+        (r.instance('joiner')?.heartbeat ?? 0) > restartedAt,
+      recoverMs,
+    );
+  }
+  // And they keep following: a change after the restart arrives too.
+  const late = lifecycler(tracked(b.kv(ring)), 'late');
+  await late.start();
+  for (const r of [direct, cutOff]) await until('a join after the restart', () => stateOf(r, 'late') === 'ACTIVE');
+  return cutOff;
+}
+
 function kvConfig(over: Partial<KvConfig>): KvConfig {
   return { ...defaultConfig().ingester.lifecycler.ring.kvstore, ...over };
 }
@@ -334,44 +381,7 @@ describe('ring on etcd', () => {
   });
 
   it('the ring keeps working across an etcd restart and catches up on what changed while a reader was cut off', async () => {
-    const ring = freshRing();
-    const steady = lifecycler(tracked(backend().kv(ring)), 'steady');
-    const leaver = lifecycler(tracked(backend().kv(ring)), 'leaver');
-    await Promise.all([steady.start(), leaver.start()]);
-    const direct = await startRing(tracked(backend().kv(ring)), 1);
-    const cutOff = await startRing(tracked(backend().kv(ring, { viaProxy: true })), 1);
-    for (const r of [direct, cutOff]) await until('both ACTIVE', () => stateOf(r, 'steady') === 'ACTIVE' && stateOf(r, 'leaver') === 'ACTIVE');
-
-    proxy!.cut();
-    try {
-      // Changes the cut-off reader cannot see yet: one instance leaves, another joins.
-      await leaver.stop();
-      const joiner = lifecycler(tracked(backend().kv(ring)), 'joiner');
-      await joiner.start();
-      await until('the direct reader to see the changes', () => direct.instance('leaver') === undefined && stateOf(direct, 'joiner') === 'ACTIVE');
-
-      await etcd!.restart();
-    } finally {
-      proxy!.restore();
-    }
-    const restartedAt = Date.now();
-
-    // Both readers converge on the new membership, with heartbeats written after the restart.
-    for (const r of [direct, cutOff]) {
-      await until(
-        'the ring to recover after the restart',
-        () =>
-          r.instance('leaver') === undefined &&
-          stateOf(r, 'joiner') === 'ACTIVE' &&
-          (r.instance('steady')?.heartbeat ?? 0) > restartedAt &&
-          (r.instance('joiner')?.heartbeat ?? 0) > restartedAt,
-        30_000,
-      );
-    }
-    // And they keep following: a change after the restart arrives too.
-    const late = lifecycler(tracked(backend().kv(ring)), 'late');
-    await late.start();
-    for (const r of [direct, cutOff]) await until('a join after the restart', () => stateOf(r, 'late') === 'ACTIVE');
+    const cutOff = await restartScenario(backend(), proxy!, () => etcd!.restart(), 30_000);
     expect(cutOff.get(99, 'write').instances).toHaveLength(1);
   }, 90_000);
 });
@@ -448,39 +458,6 @@ describe('ring on Kubernetes Leases', () => {
   });
 
   it('the ring keeps working across an apiserver restart and catches up on what changed while a reader was cut off', async () => {
-    const ring = freshRing();
-    const steady = lifecycler(tracked(backend().kv(ring)), 'steady');
-    const leaver = lifecycler(tracked(backend().kv(ring)), 'leaver');
-    await Promise.all([steady.start(), leaver.start()]);
-    const direct = await startRing(tracked(backend().kv(ring)), 1);
-    const cutOff = await startRing(tracked(backend().kv(ring, { viaProxy: true })), 1);
-    for (const r of [direct, cutOff]) await until('both ACTIVE', () => stateOf(r, 'steady') === 'ACTIVE' && stateOf(r, 'leaver') === 'ACTIVE');
-
-    proxy!.cut();
-    try {
-      await leaver.stop();
-      const joiner = lifecycler(tracked(backend().kv(ring)), 'joiner');
-      await joiner.start();
-      await until('the direct reader to see the changes', () => direct.instance('leaver') === undefined && stateOf(direct, 'joiner') === 'ACTIVE');
-      await restartApiserver(plane());
-    } finally {
-      proxy!.restore();
-    }
-    const restartedAt = Date.now();
-
-    for (const r of [direct, cutOff]) {
-      await until(
-        'the ring to recover after the restart',
-        () =>
-          r.instance('leaver') === undefined &&
-          stateOf(r, 'joiner') === 'ACTIVE' &&
-          (r.instance('steady')?.heartbeat ?? 0) > restartedAt &&
-          (r.instance('joiner')?.heartbeat ?? 0) > restartedAt,
-        40_000,
-      );
-    }
-    const late = lifecycler(tracked(backend().kv(ring)), 'late');
-    await late.start();
-    for (const r of [direct, cutOff]) await until('a join after the restart', () => stateOf(r, 'late') === 'ACTIVE');
+    await restartScenario(backend(), proxy!, () => restartApiserver(plane()), 40_000);
   }, 120_000);
 });

@@ -15,7 +15,7 @@ import type { EtcdConfig } from '../config/config-schema.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import { backoffDelay, RingKvError, type BackoffOptions, type RingKv, type RingKvWatch } from './kv.js';
 import { decodeInstanceDesc, encodeInstanceDesc, type InstanceDesc } from './model.js';
-import { WatchLoop } from './watch-loop.js';
+import { WatchLoop, WatchSet } from './watch-loop.js';
 
 export interface EtcdKvOptions {
   etcd: EtcdConfig;
@@ -56,8 +56,7 @@ export class EtcdKv implements RingKv {
   private readonly client: Etcd3;
   private readonly logger: Logger;
   private readonly backoff: BackoffOptions;
-  private readonly watches = new Set<EtcdRingWatch>();
-  private closed = false;
+  private readonly watches = new WatchSet();
 
   constructor(opts: EtcdKvOptions) {
     if (opts.etcd.endpoints.length === 0) throw new RingKvError('etcd ring store: no endpoints configured');
@@ -123,21 +122,16 @@ export class EtcdKv implements RingKv {
   }
 
   watch(onSnapshot: (instances: InstanceDesc[]) => void): RingKvWatch {
-    const w = new EtcdRingWatch(this, onSnapshot, this.logger, this.backoff, () => this.watches.delete(w));
-    this.watches.add(w);
-    if (this.closed) void w.stop();
-    else w.start();
-    return w;
+    return this.watches.open((forget) => new EtcdRingWatch(this, onSnapshot, this.logger, this.backoff, forget));
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.watches].map((w) => w.stop()));
+    await this.watches.close();
     this.client.close();
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new RingKvError(`etcd ${what}: the ring store is closed`);
+    if (this.watches.closed) throw new RingKvError(`etcd ${what}: the ring store is closed`);
     try {
       return await fn();
     } catch (err) {

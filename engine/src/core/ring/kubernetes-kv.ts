@@ -25,7 +25,7 @@ import {
 import { nopLogger, type Logger } from '../util/logger.js';
 import { backoffDelay, RingKvError, type BackoffOptions, type RingKv, type RingKvWatch } from './kv.js';
 import { decodeInstanceDesc, encodeInstanceDesc, type InstanceDesc } from './model.js';
-import { WatchLoop } from './watch-loop.js';
+import { WatchLoop, WatchSet } from './watch-loop.js';
 
 export const RING_NAME_LABEL = 'ring.strata.dev/name';
 export const RING_PREFIX_LABEL = 'ring.strata.dev/prefix';
@@ -102,8 +102,7 @@ export class KubernetesKv implements RingKv {
   private readonly leaseDurationSeconds: number;
   private readonly timeoutMs: number;
   private readonly backoff: BackoffOptions;
-  private readonly watches = new Set<LeaseWatch>();
-  private closed = false;
+  private readonly watches = new WatchSet();
 
   constructor(opts: KubernetesKvOptions) {
     const cluster = opts.kubeConfig.getCurrentCluster();
@@ -240,18 +239,11 @@ export class KubernetesKv implements RingKv {
   }
 
   watch(onSnapshot: (instances: InstanceDesc[]) => void): RingKvWatch {
-    const w = new LeaseWatch(this, onSnapshot, this.logger, { initialMs: 200, maxMs: 5_000, ...this.backoff }, () =>
-      this.watches.delete(w),
-    );
-    this.watches.add(w);
-    if (this.closed) void w.stop();
-    else w.start();
-    return w;
+    return this.watches.open((forget) => new LeaseWatch(this, onSnapshot, this.logger, { initialMs: 200, maxMs: 5_000, ...this.backoff }, forget));
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.watches].map((w) => w.stop()));
+    await this.watches.close();
     const d = this.dispatcher;
     this.dispatcher = undefined;
     await d?.close().catch(() => undefined);
@@ -265,7 +257,7 @@ export class KubernetesKv implements RingKv {
     contentType: string | undefined,
     what: string,
   ): Promise<unknown> {
-    if (this.closed) throw new RingKvError(`kubernetes ${what}: the ring store is closed`);
+    if (this.watches.closed) throw new RingKvError(`kubernetes ${what}: the ring store is closed`);
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const ctx = new RequestContext(url.toString(), method);

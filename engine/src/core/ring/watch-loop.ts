@@ -66,3 +66,27 @@ export abstract class WatchLoop implements RingKvWatch {
     });
   }
 }
+
+/** A store client's open watches: each is started unless the client is closed, and closing stops them all. */
+export class WatchSet {
+  private readonly watches = new Set<WatchLoop>();
+  private isClosed = false;
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Adds the watch `make` builds; it is given the callback that forgets the watch once it has stopped. */
+  open(make: (forget: () => void) => WatchLoop): WatchLoop {
+    const w = make(() => this.watches.delete(w));
+    this.watches.add(w);
+    if (this.isClosed) void w.stop();
+    else w.start();
+    return w;
+  }
+
+  async close(): Promise<void> {
+    this.isClosed = true;
+    await Promise.all([...this.watches].map((w) => w.stop()));
+  }
+}
