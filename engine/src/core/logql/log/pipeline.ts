@@ -383,7 +383,7 @@ function compileLabelFilter(f: LabelFilter): LabelPredicate {
     }
     case 'duration': {
       // Go compares time.Duration values: exact integer nanoseconds.
-      const cmp = COMPARE_BIG[f.op];
+      const cmp = COMPARE[f.op];
       return convertingFilter<bigint>(f.name, parseGoDuration, (v) => cmp(v, f.value));
     }
     case 'bytes': {
@@ -412,16 +412,8 @@ function convertingFilter<T>(name: string, convert: (s: string) => T | GoSyntaxE
   };
 }
 
-const COMPARE: Record<CmpOp, (a: number, b: number) => boolean> = {
-  '==': (a, b) => a === b,
-  '!=': (a, b) => a !== b,
-  '>': (a, b) => a > b,
-  '>=': (a, b) => a >= b,
-  '<': (a, b) => a < b,
-  '<=': (a, b) => a <= b,
-};
-
-const COMPARE_BIG: Record<CmpOp, (a: bigint, b: bigint) => boolean> = {
+/** One comparison table for numbers (number and bytes filters) and exact nanoseconds (duration filters). */
+const COMPARE: Record<CmpOp, <T extends number | bigint>(a: T, b: T) => boolean> = {
   '==': (a, b) => a === b,
   '!=': (a, b) => a !== b,
   '>': (a, b) => a > b,
