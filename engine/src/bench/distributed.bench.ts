@@ -93,7 +93,8 @@ export interface PushMeasure {
   mbPerCpuSecond: number;
 }
 
-export interface DistributedBenchResult {
+/** The seeded store: what the seeding child wrote and how long it took. */
+export interface SeededStore {
   lineBytes: number;
   lines: number;
   streams: number;
@@ -101,6 +102,9 @@ export interface DistributedBenchResult {
   storeChunks: number;
   storeBytes: number;
   seedSeconds: number;
+}
+
+export interface DistributedBenchResult extends SeededStore {
   query: string;
   stepSeconds: number;
   splitMinutes: number;
@@ -182,14 +186,7 @@ async function startNode(c: ClusterSettings, node: Node, target: string, extra =
 
 // ── the read path ───────────────────────────────────────────────────────────────────────────────────────────────
 
-interface SeedResult {
-  lineBytes: number;
-  lines: number;
-  streams: number;
-  spanMinutes: number;
-  storeChunks: number;
-  storeBytes: number;
-  seedSeconds: number;
+interface SeedResult extends SeededStore {
   /** Query range, nanoseconds as decimal strings (multiples of the step). */
   start: string;
   end: string;
