@@ -4,27 +4,23 @@ import { join } from 'node:path';
 import { labelsString } from '../distributor/labels.js';
 import { EngineError } from '../errors.js';
 import { fingerprint } from '../index/fingerprint.js';
-import { IndexReader } from '../index/index-reader.js';
-import { ChunkFlusher } from '../ingester/flusher.js';
 import { Ingester, type ValidStream } from '../ingester/ingester.js';
-import { localIngesterReader } from '../ingester/memory-stream.js';
-import { defaultLimits, type Limits } from '../limits/limits.js';
+import type { Limits } from '../limits/limits.js';
 import { evaluate, type MetricResult } from '../logql/engine/index.js';
 import type { SampleExpr } from '../logql/syntax/ast.js';
 import { parseExpr } from '../logql/syntax/parser.js';
-import { EngineMetrics } from '../metrics.js';
 import type { Direction, LabelPair } from '../model.js';
 import { newStats, Querier, type LogStream } from '../querier/querier.js';
-import { FilesystemObjectClient } from '../storage/filesystem-client.js';
 import { SchemaConfig } from '../storage/schema.js';
 import { ManualClock } from '../util/clock.js';
-import { nopLogger } from '../util/logger.js';
 import { LocalDownstream } from './local-downstream.js';
 import { QueryFrontend, type QueryFrontendOptions } from './query-frontend.js';
 import { ResultsCache } from './results-cache.js';
 import { inShard } from './shard.js';
 import { alignToStep, splitLogsByInterval, splitMetricByInterval } from './split.js';
 import type { Downstream, DownstreamRequest, DownstreamResponse } from './types.js';
+import { localQuerier } from '../querier/testing/local-querier.js';
+import { seededInts } from '../testing/random.js';
 
 const S = 1_000_000_000n;
 const M = 60n * S;
@@ -34,16 +30,7 @@ const NOW = BigInt(NOW_MS) * 1_000_000n;
 /** The corpus spans [T0, T0 + 3h). */
 const T0 = NOW - 4n * H;
 
-function rng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
+const rng = seededInts;
 
 interface Setup {
   ingester: Ingester;
@@ -53,37 +40,12 @@ interface Setup {
 }
 
 function setup(dir: string): Setup {
-  const store = new FilesystemObjectClient(join(dir, 'chunks'));
-  const schema = new SchemaConfig([
-    { from: '2020-01-01', store: 'tsdb', objectStore: 'filesystem', schema: 'v13', indexPrefix: 'index_', indexPeriodMs: 86_400_000 },
-  ]);
-  const metrics = new EngineMetrics();
-  const limits: Limits = {
-    ...defaultLimits(),
-    per_stream_rate_limit: 0,
-    reject_old_samples: false,
-    split_queries_by_interval: 30 * 60_000,
-    max_query_parallelism: 8,
-    max_query_series: 1000,
-  };
-  const clock = new ManualClock(NOW_MS);
-  const flusher = new ChunkFlusher({ store, schema, uploaderId: 'test', concurrency: 4, timeoutMs: 10_000, logger: nopLogger, metrics });
-  const ingester = new Ingester({
+  return localQuerier(dir, {
+    nowMs: NOW_MS,
     chunk: { encoding: 'snappy', blockSize: 2048, targetSize: 8192 },
-    maxChunkAgeMs: 240 * 60_000,
     chunkIdlePeriodMs: 300 * 60_000,
-    chunkRetainPeriodMs: 0,
-    flushCheckPeriodMs: 1000,
-    checkpointIntervalMs: 5 * 60_000,
-    schema,
-    limits: () => limits,
-    flusher,
-    clock,
-    logger: nopLogger,
-    metrics,
+    limits: { split_queries_by_interval: 30 * 60_000, max_query_parallelism: 8, max_query_series: 1000 },
   });
-  const querier = new Querier({ ingester: localIngesterReader(ingester), index: new IndexReader(store, schema), store, schema, fetchConcurrency: 4 });
-  return { ingester, querier, clock, limits };
 }
 
 const STREAMS: Array<[string, string]> = [

@@ -4,51 +4,24 @@ import { localIngesterReader } from '../ingester/memory-stream.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IndexReader } from '../index/index-reader.js';
-import { ChunkFlusher } from '../ingester/flusher.js';
 import { Ingester, type ValidStream } from '../ingester/ingester.js';
-import { defaultLimits } from '../limits/limits.js';
 import { evaluate } from '../logql/engine/evaluator.js';
 import type { SampleSource } from '../logql/engine/types.js';
 import type { LogSelectorExpr, SampleExpr } from '../logql/syntax/ast.js';
 import { parseExpr, parseMatchers } from '../logql/syntax/parser.js';
-import { EngineMetrics } from '../metrics.js';
 import type { Direction, LabelPair } from '../model.js';
-import { FilesystemObjectClient } from '../storage/filesystem-client.js';
 import { SchemaConfig } from '../storage/schema.js';
-import { ManualClock } from '../util/clock.js';
-import { nopLogger } from '../util/logger.js';
 import { newStats, Querier, type LogStream } from './querier.js';
+import { localQuerier } from './testing/local-querier.js';
+import { seededInts } from '../testing/random.js';
 
 const S = 1_000_000_000n;
 const NOW_MS = 1_700_000_000_000;
 const T = BigInt(NOW_MS) * 1_000_000n;
 
 function setup(dir: string, retainMs = 0, encoding: ChunkEncoding = 'snappy') {
-  const store = new FilesystemObjectClient(join(dir, 'chunks'));
-  const schema = new SchemaConfig([
-    { from: '2020-01-01', store: 'tsdb', objectStore: 'filesystem', schema: 'v13', indexPrefix: 'index_', indexPeriodMs: 86_400_000 },
-  ]);
-  const metrics = new EngineMetrics();
-  const limits = { ...defaultLimits(), per_stream_rate_limit: 0, reject_old_samples: false };
-  const clock = new ManualClock(NOW_MS);
-  const flusher = new ChunkFlusher({ store, schema, uploaderId: 'test', concurrency: 4, timeoutMs: 10_000, logger: nopLogger, metrics });
   // Small blocks and chunks: a stream spans many chunks, so reads cross chunk boundaries all the time.
-  const ingester = new Ingester({
-    chunk: { encoding, blockSize: 512, targetSize: 2048 },
-    maxChunkAgeMs: 240 * 60_000,
-    chunkIdlePeriodMs: 30 * 60_000,
-    chunkRetainPeriodMs: retainMs,
-    flushCheckPeriodMs: 1000,
-    checkpointIntervalMs: 5 * 60_000,
-    schema,
-    limits: () => limits,
-    flusher,
-    clock,
-    logger: nopLogger,
-    metrics,
-  });
-  const querier = new Querier({ ingester: localIngesterReader(ingester), index: new IndexReader(store, schema), store, schema, fetchConcurrency: 4 });
-  return { ingester, querier, store, clock };
+  return localQuerier(dir, { nowMs: NOW_MS, chunk: { encoding, blockSize: 512, targetSize: 2048 }, chunkIdlePeriodMs: 30 * 60_000, chunkRetainPeriodMs: retainMs });
 }
 
 interface Entry {
@@ -67,17 +40,7 @@ const stream = (app: string, pod: string, entries: Entry[]): ValidStream => ({
   entries: entries.map((e) => ({ ts: e.ts, line: Buffer.from(e.line), metadata: e.metadata })),
 });
 
-/** mulberry32. */
-function rng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
+const rng = seededInts;
 
 /** Five streams, entries a few ms apart with distinct timestamps across streams (no ties). */
 function corpus(seed: number, perStream: number): Map<string, Entry[]> {

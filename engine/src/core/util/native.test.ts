@@ -3,18 +3,10 @@ import * as fs from 'node:fs';
 import * as lz4 from 'lz4-napi';
 import * as native from './native.js';
 import { indexOfBytes, lz4DecompressInto, NATIVE_SLACK, nativeAddonPath, nativeAvailable } from './native.js';
+import { mulberry32 } from '../testing/random.js';
 
-/** A small seeded generator (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failure reproduces. */
+const rng = mulberry32;
 
 const int = (r: () => number, n: number): number => Math.floor(r() * n);
 

@@ -7,6 +7,7 @@ import type { LabelMatcher } from '../syntax/matcher.js';
 import { parseExpr } from '../syntax/parser.js';
 import { evaluate, type MetricResult } from './evaluator.js';
 import type { SampleSource, ScanRequest, ScanVisitor, SourceEntry, SourceStream } from './types.js';
+import { seededInts } from '../../testing/random.js';
 
 const S = 1_000_000_000n;
 const T0 = 1_700_000_000n * S;
@@ -16,17 +17,7 @@ interface Stream {
   entries: SourceEntry[];
 }
 
-/** mulberry32: every bit usable (an LCG's low bits would repeat with a short period). */
-function rng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
+const rng = seededInts;
 
 /** Random streams over [T0, T0 + spanSec): enough entries per series that window sums take over. */
 function dataset(seed: number, spanSec: number): Stream[] {
