@@ -35,7 +35,7 @@ import {
 } from '../../operator/src/names.js';
 import { earliestValidDate, formatDay } from '../../operator/src/validation/schemas.js';
 import { secretFacts } from '../../operator/src/validation/secret.js';
-import { ROOT, eventually, useControlPlane } from '../support/kube.js';
+import { ROOT, applyCrds, eventually, useControlPlane } from '../support/kube.js';
 import { TcpProxy, apiserverPort, delay, kubeConfigVia, trackProcessFailures } from './kube-support.js';
 import { makeServingCert } from './webhook-certs.js';
 
@@ -197,10 +197,7 @@ async function operatorKubeConfig(port: number): Promise<KubeConfig> {
 beforeAll(async () => {
   direct = new KubeRestClient(plane().kubeConfig());
   for (const name of [OPERATOR_NS, SHOP, UPGRADE, DEMO, ZONES]) await direct.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  await kubectl(['apply', '--server-side', '-f', join(ROOT, 'crds')]);
-  for (const plural of ['lokistacks', 'lokitenants']) {
-    await kubectl(['wait', '--for=condition=Established', '--timeout=30s', `crd/${plural}.loki.strata.dev`]);
-  }
+  await applyCrds(plane());
 
   proxy = await TcpProxy.start('127.0.0.1', apiserverPort(plane()));
   const cert = await makeServingCert({ certFile: plane().caCertPath, keyFile: plane().caKeyPath });

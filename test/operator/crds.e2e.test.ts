@@ -1,8 +1,6 @@
 // The generated CRDs (crds/*.yaml) against a real kube-apiserver: they install, the apiserver applies their
 // defaults and rejects invalid specs with messages naming the field, and status is a subresource.
-import { join } from 'node:path';
 import {
-  ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubernetesObjectApi,
@@ -16,13 +14,12 @@ import {
   VERSION,
   lokiStackSpec,
   lokiTenantSpec,
-  resources,
   type LokiStack,
   type LokiStackStatus,
   type LokiTenant,
   type LokiTenantStatus,
 } from '../../operator/src/api/v1/index.js';
-import { ROOT, apiError, eventually, useControlPlane } from '../support/kube.js';
+import { apiError, applyCrds, eventually, useControlPlane } from '../support/kube.js';
 
 const plane = useControlPlane();
 const NS = 'strata-crds';
@@ -37,14 +34,7 @@ beforeAll(async () => {
   objects = KubernetesObjectApi.makeApiClient(kc);
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
   // The committed files, through kubectl, exactly as a user installs them (check:crds keeps them current).
-  await plane().kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', join(ROOT, 'crds')]);
-  const crds = kc.makeApiClient(ApiextensionsV1Api);
-  for (const def of resources) {
-    await eventually(async () => {
-      const crd = await crds.readCustomResourceDefinition({ name: `${def.plural}.${def.group}` });
-      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
-    }, 30_000, `${def.kind} CRD Established`);
-  }
+  await applyCrds(plane(), FIELD_MANAGER);
 }, 60_000);
 
 function sampleStack(name: string): LokiStack {

@@ -3,12 +3,11 @@
 // forced), the status subresource of the loki.strata.dev CRDs (merge patch and apply), error mapping with the
 // apiserver's own messages, and discovery of a CRD installed after the client started.
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { KubeConfig, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { KubeRestClient } from '../../operator/src/kube/client.js';
 import { KubeError } from '../../operator/src/kube/errors.js';
 import { Informer } from '../../operator/src/kube/informer.js';
-import { ROOT, eventually, useControlPlane } from '../support/kube.js';
+import { applyCrds, useControlPlane } from '../support/kube.js';
 
 const plane = useControlPlane();
 const NS = 'kube-client';
@@ -203,17 +202,7 @@ describe('the loki.strata.dev CRDs', () => {
     });
     early.start();
 
-    await plane().kubectl(['apply', '--server-side', '--field-manager=strata-test', '-f', join(ROOT, 'crds')]);
-    for (const plural of ['lokistacks', 'lokitenants']) {
-      await eventually(async () => {
-        const crd = await client.get<KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } }>({
-          apiVersion: 'apiextensions.k8s.io/v1',
-          kind: 'CustomResourceDefinition',
-          name: `${plural}.loki.strata.dev`,
-        });
-        return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
-      }, 30_000, `${plural} Established`);
-    }
+    await applyCrds(plane(), 'strata-test');
   }, 60_000);
 
   afterAll(async () => {

@@ -2,16 +2,15 @@
 // every object is accepted by server-side apply with every field we set intact, re-applying is a no-op, the
 // Deployment and StatefulSet controllers create pods and claims from our templates, the observed pods give the
 // expected status, and deleting the LokiStack garbage-collects everything through the owner references.
-import { join } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, VersionApi } from '@kubernetes/client-node';
-import { GROUP, VERSION, resources, type LokiStack } from '../../operator/src/api/v1/index.js';
+import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, VersionApi } from '@kubernetes/client-node';
+import { GROUP, VERSION, type LokiStack } from '../../operator/src/api/v1/index.js';
 import { buildDesired } from '../../operator/src/manifests/build.js';
 import type { KubeObject, PodLike } from '../../operator/src/manifests/kube-types.js';
 import { FIELD_MANAGER, labelSelectorString, stackSelector } from '../../operator/src/names.js';
 import { stackConditions } from '../../operator/src/status/stack.js';
 import { secretFacts } from '../../operator/src/validation/secret.js';
 import { validateStack } from '../../operator/src/validation/stack.js';
-import { ROOT, eventually, useControlPlane } from '../support/kube.js';
+import { applyCrds, eventually, useControlPlane } from '../support/kube.js';
 import { STACK_NS, s3Secret, sampleStack, sampleTenant } from './lokistack-fixtures.js';
 
 const plane = useControlPlane();
@@ -53,14 +52,7 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   customObjects = kc.makeApiClient(CustomObjectsApi);
   await core.createNamespace({ body: { metadata: { name: STACK_NS } } });
-  await plane().kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', join(ROOT, 'crds')]);
-  const crds = kc.makeApiClient(ApiextensionsV1Api);
-  for (const def of resources) {
-    await eventually(async () => {
-      const crd = await crds.readCustomResourceDefinition({ name: `${def.plural}.${def.group}` });
-      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
-    }, 30_000, `${def.kind} CRD Established`);
-  }
+  await applyCrds(plane(), FIELD_MANAGER);
 
   // The owner must exist for real: the garbage collector deletes dependents whose owner UID it cannot find.
   const stack = sampleStack({

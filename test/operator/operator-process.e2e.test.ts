@@ -11,7 +11,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { API_VERSION, type LokiStack } from '../../operator/src/api/v1/index.js';
 import { KubeRestClient } from '../../operator/src/kube/client.js';
-import { ROOT, eventually, useControlPlane } from '../support/kube.js';
+import { ROOT, applyCrds, eventually, useControlPlane } from '../support/kube.js';
 import { makeServingCert } from './webhook-certs.js';
 
 const plane = useControlPlane();
@@ -77,8 +77,7 @@ beforeAll(async () => {
   main = await transpileOperator();
   client = new KubeRestClient(plane().kubeConfig());
   for (const name of [NS, 'apps']) await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  await plane().kubectl(['apply', '--server-side', '-f', join(ROOT, 'crds')]);
-  await plane().kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/lokistacks.loki.strata.dev', 'crd/lokitenants.loki.strata.dev']);
+  await applyCrds(plane());
 }, 120_000);
 
 afterAll(async () => {

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { KubeConfig, ApiException } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, KubeConfig, ApiException } from '@kubernetes/client-node';
+import { resources } from '../../operator/src/api/v1/index.js';
 
 const run = promisify(execFile);
 
@@ -146,5 +147,21 @@ function safeJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return { message: text };
+  }
+}
+
+/**
+ * Applies the committed CRDs with kubectl, as a user installs them, and waits until the apiserver serves them
+ * (condition Established). Polls the API rather than `kubectl wait`: this kubectl (1.20) fails at once, instead of
+ * waiting, when a just-created CRD has no status conditions yet.
+ */
+export async function applyCrds(plane: ControlPlane, fieldManager?: string): Promise<void> {
+  await plane.kubectl(['apply', '--server-side', ...(fieldManager ? [`--field-manager=${fieldManager}`] : []), '-f', join(ROOT, 'crds')]);
+  const crds = plane.kubeConfig().makeApiClient(ApiextensionsV1Api);
+  for (const def of resources) {
+    await eventually(async () => {
+      const crd = await crds.readCustomResourceDefinition({ name: `${def.plural}.${def.group}` });
+      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+    }, 30_000, `${def.kind} CRD Established`);
   }
 }
